@@ -1,0 +1,32 @@
+# Set-up and everyday commands. On a fresh machine `make build` and `make test` are all you need:
+# each creates the locked environment in .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
+
+.PHONY: build test env lock bench clean
+
+build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
+	$(RUN) dvc repro
+
+test: env ## run the whole test suite
+	$(RUN) pytest
+
+env: $(VENV)/.synced
+
+$(VENV)/.synced: requirements.lock
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
+	touch $@
+
+lock: env ## re-resolve requirements.in into requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
+
+bench: env ## print speed and memory figures of the pipeline
+	$(RUN) python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
