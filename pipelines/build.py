@@ -1,0 +1,101 @@
+"""Stage build: turn records, located citations and the source catalog into every table (not yet published)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from .config import Config, load_config
+from .errors import Problems, run_stage
+from .fileio import csv_text, replace_dir_atomic
+from .records import Record, load_records
+from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
+                      precision_of, primary_key)
+
+
+def run(config: Config) -> None:
+    # Load
+    schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
+    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
+    records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
+                                     config.curated_tables, config.root)
+
+    # Process
+    tables = {"sources": sources, "citations": citations}
+    for table, table_records in records.items():
+        tables[table] = [record_row(record, schemas[table], problems) for record in table_records]
+    problems.raise_if_any("build")
+    tables["conflicts"] = conflict_rows(tables, schemas, records)
+
+    # Save
+    with replace_dir_atomic(config.path("tables_dir")) as staging:
+        for table in config.all_tables:
+            header = [f["name"] for f in schemas[table]["fields"]]
+            rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in primary_key(schemas[table])])
+            (staging / f"{table}.csv").write_text(csv_text(header, rows), encoding="utf-8", newline="")
+
+
+def record_row(record: Record, schema: dict, problems: Problems) -> dict:
+    """One table row from one record: typed cells, and each date's precision derived from how it is written."""
+    fields = fields_by_name(schema)
+    row = {}
+    for name, value in record.values.items():
+        if value is None:
+            continue
+        try:
+            row[name] = cell_value(fields[name], value)
+        except ValueError as error:
+            problems.add(record.where, record.record_id, name, str(error))
+            continue
+        if name in precision_of(schema):
+            row[precision_of(schema)[name]] = parse_partial_date(value)[1]
+    return row
+
+
+def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]]) -> list[dict]:
+    """Every (resource, record, field) whose citations state incompatible values: one row per value."""
+    stated = defaultdict(lambda: defaultdict(list))  # (resource, record, field) → canonical value → citations
+    for citation in tables["citations"]:
+        if citation["field"] and citation["stated_value"] is not None:
+            field = fields_by_name(schemas[citation["resource"]])[citation["field"]]
+            key = (citation["resource"], citation["record_id"], citation["field"])
+            stated[key][canonical(field, citation["stated_value"])].append(citation)
+    notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
+    rows = []
+    for (resource, record_id, name), by_value in stated.items():
+        field = fields_by_name(schemas[resource])[name]
+        values = list(by_value)
+        if all(compatible(field, a, b) for a in values for b in values):
+            continue
+        record = _row_of(tables[resource], schemas[resource], record_id)
+        published = _published_value(field, record, schemas[resource])
+        for value, cited in by_value.items():
+            rows.append({
+                "resource": resource, "record_id": record_id, "field": name, "stated_value": value,
+                "is_published_value": published is not None and compatible(field, value, published),
+                "published_value": "" if published is None else published,
+                "source_ids": "|".join(sorted({c["source_id"] for c in cited})),
+                "citation_ids": "|".join(c["citation_id"] for c in cited),
+                "note": notes.get((resource, record_id)),
+            })
+    return rows
+
+
+def _row_of(rows: list[dict], schema: dict, record_id: str) -> dict:
+    (key,) = primary_key(schema)
+    return next((r for r in rows if r.get(key) == record_id), {})
+
+
+def _published_value(field: dict, row: dict, schema: dict) -> str | None:
+    value = row.get(field["name"])
+    if value is None:
+        return None
+    return canonical_cell(field, value, row.get(precision_of(schema).get(field["name"], "")))
+
+
+def main() -> None:
+    run_stage("build", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

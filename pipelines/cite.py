@@ -1,0 +1,76 @@
+"""Stage cite: locate every record's quote in its normalized source, at exact character offsets."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from .config import Config, load_config
+from .errors import Problems, run_stage
+from .fileio import write_json_atomic
+from .records import load_records
+from .textnorm import find_all, normalize
+
+
+def run(config: Config) -> None:
+    # Load
+    ingested = config.path("ingested_dir")
+    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
+             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
+                                     config.curated_tables, config.root)
+
+    # Process
+    located, seen = [], {}
+    for table, table_records in records.items():
+        for record in table_records:
+            for citation in record.citations:
+                row = locate(record, citation, texts, problems)
+                if row is None:
+                    continue
+                if row["citation_id"] in seen:
+                    problems.add(record.where, record.record_id, "citations",
+                                 f"the same quote is cited twice (also at line {seen[row['citation_id']]})")
+                    continue
+                seen[row["citation_id"]] = citation.line
+                located.append(row)
+    problems.raise_if_any("cite")
+
+    # Save
+    write_json_atomic(config.path("citations"), located)
+
+
+def citation_id(resource: str, record_id: str, field: str | None, source_id: str, quote: str) -> str:
+    """Stable id: the same quote of the same source for the same record and field keeps its id."""
+    key = "\x1f".join([resource, record_id, field or "", source_id, quote])
+    return "cit-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict | None:
+    where = f"{record.where.rsplit(':', 1)[0]}:{citation.line}"
+    if citation.source_id not in texts:
+        problems.add(where, record.record_id, "citations.source_id",
+                     f"unknown source {citation.source_id!r}; expected one of {sorted(texts)}")
+        return None
+    quote = normalize(citation.quote)
+    offsets = find_all(texts[citation.source_id], quote)
+    if len(offsets) != 1:
+        found = "is not in" if not offsets else f"occurs {len(offsets)} times in"
+        advice = "copy it verbatim from the source" if not offsets else "extend it until it is unique"
+        problems.add(where, record.record_id, "citations.quote",
+                     f"quote {found} source {citation.source_id!r} ({advice}): {quote!r}")
+        return None
+    start = offsets[0]
+    return {
+        "citation_id": citation_id(record.table, record.record_id, citation.field, citation.source_id, quote),
+        "resource": record.table, "record_id": record.record_id, "field": citation.field,
+        "stated_value": citation.stated_value, "source_id": citation.source_id, "quote": quote,
+        "char_start": start, "char_end": start + len(quote),
+    }
+
+
+def main() -> None:
+    run_stage("cite", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

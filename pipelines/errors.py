@@ -1,0 +1,59 @@
+"""Problems a person can act on: where (file, table, record, field), what was expected, what was found."""
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # a file path or a table name
+    record: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.record is not None:
+            parts.append(f"record {self.record!r}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ": ".join([", ".join(parts), self.message])
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class BuildError(Exception):
+    """Raised with every problem found, so that one run reports them all."""
+
+    def __init__(self, stage: str, problems: list[Problem]):
+        self.stage = stage
+        self.problems = problems
+        super().__init__(f"{stage}: {len(problems)} problem(s)")
+
+    def report(self) -> str:
+        lines = [f"{self.stage} failed with {len(self.problems)} problem(s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class Problems(list):
+    """A list of Problem with a shorthand to add one and to raise them all at once."""
+
+    def add(self, where: str, record: str | None, field: str | None, message: str) -> None:
+        self.append(Problem(str(where), record, field, message))
+
+    def raise_if_any(self, stage: str) -> None:
+        if self:
+            raise BuildError(stage, list(self))
+
+
+def run_stage(stage: str, run: Callable[[], None]) -> None:
+    """Command-line entry of a stage: run it; on problems print them all and exit 1."""
+    try:
+        run()
+    except BuildError as error:
+        print(error.report(), file=sys.stderr)
+        sys.exit(1)

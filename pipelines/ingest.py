@@ -1,0 +1,96 @@
+"""Stage ingest: check each source text against its catalog hash and write its normalized text."""
+from __future__ import annotations
+
+import yaml
+
+from .config import Config, load_config
+from .errors import Problems, run_stage
+from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
+from .schemas import parse_partial_date
+from .textnorm import normalize
+
+CATALOG_KEYS = {"source_id", "file", "received_as", "title", "author", "publisher", "published", "url",
+                "language", "sha256", "note"}
+
+
+def run(config: Config) -> None:
+    # Load
+    catalog_path = config.path("catalog")
+    problems = Problems()
+    entries = _read_catalog(catalog_path, problems)
+    problems.raise_if_any("ingest")
+
+    # Process: verify every text, normalize it
+    rows, texts = [], {}
+    for entry in entries:
+        row = _source_row(config, entry, problems)
+        if row is not None:
+            texts[row["source_id"]] = normalize((config.path("sources_dir") / entry["file"]).read_text(encoding="utf-8"))
+            row["normalized_chars"] = len(texts[row["source_id"]])
+            rows.append(row)
+    listed = {e.get("file") for e in entries}
+    for stray in sorted(p.name for p in config.path("sources_dir").glob("*.txt")):
+        if stray not in listed:
+            problems.add(config.path("sources_dir").relative_to(config.root) / stray, None, None,
+                         f"text is not in {catalog_path.name}; add an entry with its metadata and sha256")
+    problems.raise_if_any("ingest")
+
+    # Save
+    with replace_dir_atomic(config.path("ingested_dir")) as staging:
+        for source_id, text in texts.items():
+            (staging / f"{source_id}.txt").write_text(text, encoding="utf-8")
+        write_json_atomic(staging / "sources.json", rows)
+
+
+def _read_catalog(path, problems: Problems) -> list[dict]:
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        problems.add(path.name, None, None, f"cannot read the source catalog: {error}")
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.add(path.name, None, None, "expected a list of source entries")
+        return []
+    return entries
+
+
+def _source_row(config: Config, entry: dict, problems: Problems) -> dict | None:
+    where = config.path("catalog").relative_to(config.root)
+    source_id = entry.get("source_id")
+    for key in sorted(set(entry) - CATALOG_KEYS):
+        problems.add(where, source_id, key, f"unknown key; expected {sorted(CATALOG_KEYS)}")
+    for key in ("source_id", "file", "title", "language", "sha256"):
+        if not entry.get(key):
+            problems.add(where, source_id, key, "is required")
+    if any(not entry.get(k) for k in ("source_id", "file", "sha256")):
+        return None
+    path = config.path("sources_dir") / entry["file"]
+    if not path.exists():
+        problems.add(where, source_id, "file", f"{path.relative_to(config.root)} does not exist")
+        return None
+    found = sha256_file(path)
+    if found != entry["sha256"]:
+        problems.add(path.relative_to(config.root), source_id, "sha256",
+                     f"the text has changed: catalog says {entry['sha256']}, file is {found}. Check every quote "
+                     "cited from this source against the new text, then update sha256 in the catalog")
+        return None
+    published, precision = None, None
+    if entry.get("published") is not None:
+        try:
+            published, precision = parse_partial_date(entry["published"])
+        except ValueError as error:
+            problems.add(where, source_id, "published", str(error))
+    return {
+        "source_id": source_id, "title": entry["title"], "author": entry.get("author"),
+        "publisher": entry.get("publisher"), "published": published, "published_precision": precision,
+        "url": entry.get("url"), "language": entry["language"], "sha256": found,
+        "path": str(path.relative_to(config.root)), "note": entry.get("note"),
+    }
+
+
+def main() -> None:
+    run_stage("ingest", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

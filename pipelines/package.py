@@ -1,0 +1,37 @@
+"""Stage package: publish the validated tables into data/ and write datapackage.json, all or nothing."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from .config import Config, load_config
+from .descriptor import package as package_descriptor
+from .errors import Problems, run_stage
+from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
+
+
+def run(config: Config) -> None:
+    # Load: publish only tables byte-identical to the ones the validate stage passed
+    validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
+    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    problems = Problems()
+    for table in config.all_tables:
+        path = config.path("tables_dir") / f"{table}.csv"
+        if not path.exists() or sha256_file(path) != validated.get(table):
+            problems.add(path.relative_to(config.root), None, None, "differs from the validated table; run validate first")
+    problems.raise_if_any("package")
+
+    # Process + save: copy tables into a staging folder that replaces data/ whole, then the descriptor
+    data_dir = config.path("data_dir")
+    with replace_dir_atomic(data_dir) as staging:
+        for table in config.all_tables:
+            shutil.copyfile(config.path("tables_dir") / f"{table}.csv", staging / f"{table}.csv")
+    write_json_atomic(config.path("datapackage"), package_descriptor(config, data_dir, sources))
+
+
+def main() -> None:
+    run_stage("package", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

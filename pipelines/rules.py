@@ -1,0 +1,183 @@
+"""Cross-field and cross-table rules that a Table Schema cannot state. Each rule yields its problems.
+
+Every rule takes a `Tables` (typed frames of all tables, their schemas, the normalized source texts and
+the validate params) and yields (table, record id, field, message).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterator
+
+import pandas as pd
+
+from .schemas import canonical, canonical_cell, compatible, fields_by_name, precision_of, primary_key
+
+Finding = tuple[str, str | None, str | None, str]
+
+
+@dataclass
+class Tables:
+    frames: dict[str, pd.DataFrame]
+    schemas: dict[str, dict]
+    curated: list[str]
+    texts: dict[str, str]
+    params: dict
+    today: dt.date
+
+    def ids(self, table: str) -> pd.Series:
+        (key,) = primary_key(self.schemas[table])
+        return self.frames[table][key]
+
+    def row(self, table: str, record_id: str) -> pd.Series | None:
+        matches = self.frames[table][self.ids(table) == record_id]
+        return None if matches.empty else matches.iloc[0]
+
+
+def every_record_cited(t: Tables) -> Iterator[Finding]:
+    cited = set(zip(t.frames["citations"]["resource"], t.frames["citations"]["record_id"]))
+    for table in t.curated:
+        for record_id in t.ids(table):
+            if (table, record_id) not in cited:
+                yield table, record_id, None, "has no citation: every published row must be backed by a quote"
+
+
+def citations_point_at_records(t: Tables) -> Iterator[Finding]:
+    for _, c in t.frames["citations"].iterrows():
+        if c["resource"] not in t.curated:
+            continue
+        if t.row(c["resource"], c["record_id"]) is None:
+            yield "citations", c["citation_id"], "record_id", f"no record {c['record_id']!r} in {c['resource']}"
+        if not pd.isna(c["field"]) and c["field"] not in fields_by_name(t.schemas[c["resource"]]):
+            yield "citations", c["citation_id"], "field", f"{c['resource']} has no column {c['field']!r}"
+
+
+def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
+    for _, c in t.frames["citations"].iterrows():
+        text = t.texts.get(c["source_id"], "")
+        if text[c["char_start"]:c["char_end"]] != c["quote"]:
+            yield "citations", c["citation_id"], "char_start", (
+                f"{c['source_id']}[{c['char_start']}:{c['char_end']}] is not the quote {c['quote']!r}")
+
+
+def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
+    """A record's value must be one that a source states, wherever sources state values for that field."""
+    stated = defaultdict(set)
+    for _, c in t.frames["citations"].iterrows():
+        if not pd.isna(c["field"]) and not pd.isna(c["stated_value"]):
+            stated[(c["resource"], c["record_id"], c["field"])].add(c["stated_value"])
+    for (table, record_id, name), values in sorted(stated.items()):
+        row = t.row(table, record_id)
+        if row is None or name not in row.index:
+            continue
+        field = fields_by_name(t.schemas[table])[name]
+        claims = {canonical(field, v) for v in values}
+        published = _published(t.schemas[table], row, name)
+        if published is None:
+            yield table, record_id, name, f"is empty, but sources state {sorted(claims)}"
+        elif not any(compatible(field, published, claim) for claim in claims):
+            yield table, record_id, name, f"is {published!r}, but its citations state {sorted(claims)}"
+
+
+def dates_within_precision(t: Tables) -> Iterator[Finding]:
+    earliest = pd.Timestamp(t.params["earliest_date"])
+    for table, frame in t.frames.items():
+        for name, precision_name in precision_of(t.schemas[table]).items():
+            for record_id, value, precision in zip(t.ids(table), frame[name], frame[precision_name]):
+                if pd.isna(value) != pd.isna(precision):
+                    yield table, record_id, precision_name, f"{name} and its precision must be both set or both empty"
+                elif pd.isna(value):
+                    continue
+                elif (precision in ("month", "year") and value.day != 1) or (precision == "year" and value.month != 1):
+                    yield table, record_id, name, f"{value.date()} is not the first day of its {precision}"
+                elif not earliest <= value <= pd.Timestamp(t.today):
+                    yield table, record_id, name, f"{value.date()} is outside {earliest.date()}..{t.today}"
+
+
+def periods_in_order(t: Tables) -> Iterator[Finding]:
+    for table, frame in t.frames.items():
+        if {"period_start", "period_end"} <= set(frame.columns):
+            for record_id, start, end in zip(t.ids(table), frame["period_start"], frame["period_end"]):
+                if not pd.isna(start) and not pd.isna(end) and end < start:
+                    yield table, record_id, "period_end", f"period ends ({end}) before it starts ({start})"
+    for _, budget in t.frames["budgets"].iterrows():
+        programme = t.row("programmes", budget["programme_id"])
+        if programme is not None and not (programme["period_start"] <= budget["period_start"]
+                                          and budget["period_end"] <= programme["period_end"]):
+            yield "budgets", budget["budget_id"], "period_start", (
+                f"budget period {budget['period_start']}-{budget['period_end']} lies outside its programme's "
+                f"{programme['period_start']}-{programme['period_end']}")
+
+
+def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
+    kind = dict(zip(t.frames["organizations"]["org_id"], t.frames["organizations"]["kind"]))
+    expected = t.params["org_kinds"]
+    for table, columns in expected.items():
+        frame = t.frames[table]
+        for column, kinds in columns.items():
+            for record_id, org_id in zip(t.ids(table), frame[column]):
+                if not pd.isna(org_id) and org_id in kind and kind[org_id] not in kinds:
+                    yield table, record_id, column, f"{org_id!r} is of kind {kind[org_id]!r}; expected one of {kinds}"
+    banned = set(t.frames["court_bans"]["org_id"])
+    for org_id, org_kind in kind.items():
+        if org_kind == "banned_group" and org_id not in banned:
+            yield "organizations", org_id, "kind", "is banned_group, but no court_bans row bans it"
+
+
+def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
+    for table, columns in t.params["natural_keys"].items():
+        frame, seen = t.frames[table], {}
+        for record_id, (_, row) in zip(t.ids(table), frame.iterrows()):
+            values = [row[c] for c in columns]
+            if any(pd.isna(v) for v in values):
+                continue
+            key = tuple(" ".join(str(v).split()).casefold() for v in values)
+            if key in seen:
+                yield table, record_id, ",".join(columns), f"same {columns} as {seen[key]!r}: a duplicate under another id?"
+            seen.setdefault(key, record_id)
+    names = defaultdict(set)
+    for org_id, name, aliases in zip(*(t.frames["organizations"][c] for c in ("org_id", "name", "aliases"))):
+        for label in [name, *([] if pd.isna(aliases) else aliases.split("|"))]:
+            names[label.strip().casefold()].add(org_id)
+    for label, org_ids in sorted(names.items()):
+        if len(org_ids) > 1:
+            yield "organizations", sorted(org_ids)[1], "aliases", f"name {label!r} also names {sorted(org_ids)[0]!r}"
+
+
+def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
+    """A stated dollar figure far from the period's exchange rate must carry the implausibility flag, and only then."""
+    rates, factor = t.params["kzt_per_usd"], t.params["usd_rate_tolerance_factor"]
+    for _, b in t.frames["budgets"].iterrows():
+        flagged = b["flag"] == "implausible_usd_conversion"
+        if pd.isna(b["amount_usd_stated"]):
+            if flagged:
+                yield "budgets", b["budget_id"], "flag", "flags a conversion, but no dollar figure is stated"
+            continue
+        if b["currency"] != "KZT":
+            yield "budgets", b["budget_id"], "currency", f"no reference rate for {b['currency']} in params.yaml"
+            continue
+        period = [rates[y] for y in range(int(b["period_start"]), int(b["period_end"]) + 1) if y in rates]
+        if not period:
+            yield "budgets", b["budget_id"], "period_start", "no reference KZT rate for the period in params.yaml"
+            continue
+        implied = b["amount"] / b["amount_usd_stated"]
+        plausible = min(period) / factor <= implied <= max(period) * factor
+        if plausible == flagged:
+            state = "plausible" if plausible else "implausible"
+            yield "budgets", b["budget_id"], "flag", (
+                f"implied rate {implied:,.1f} KZT/USD is {state} for {b['period_start']}-{b['period_end']} "
+                f"(reference {min(period)}-{max(period)}); flag must be "
+                f"{'empty' if plausible else 'implausible_usd_conversion'}")
+
+
+def _published(schema: dict, row: pd.Series, name: str) -> str | None:
+    if pd.isna(row[name]):
+        return None
+    precision = row[precision_of(schema)[name]] if name in precision_of(schema) else None
+    return canonical_cell(fields_by_name(schema)[name], row[name], precision)
+
+
+RULES = [every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
+         dates_within_precision, periods_in_order, organizations_of_the_right_kind,
+         no_duplicates_under_another_id, usd_conversions_flagged]
