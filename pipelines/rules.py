@@ -149,7 +149,7 @@ def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
     """A stated dollar figure far from the period's exchange rate must carry the implausibility flag, and only then."""
     rates, factor = t.params["kzt_per_usd"], t.params["usd_rate_tolerance_factor"]
     for _, b in t.frames["budgets"].iterrows():
-        flagged = b["flag"] == "implausible_usd_conversion"
+        flagged = not pd.isna(b["flag"]) and b["flag"] == "implausible_usd_conversion"
         if pd.isna(b["amount_usd_stated"]):
             if flagged:
                 yield "budgets", b["budget_id"], "flag", "flags a conversion, but no dollar figure is stated"

@@ -58,7 +58,7 @@ def parse_partial_date(value) -> tuple[str, str]:
     try:
         first = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        raise ValueError(f"expected a real calendar date, found {value!r}") from None
+        raise ValueError(f"expected a date YYYY, YYYY-MM or YYYY-MM-DD, found {value!r}: no such day") from None
     return first.isoformat(), ("day" if day else "month" if month else "year")
 
 
@@ -72,8 +72,8 @@ def cell_value(field: dict, value) -> str | int | float | bool:
             raise ValueError(f"expected a list of non-empty names without {separator!r}, found {value!r}")
         return separator.join(items)
     if kind == "string":
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ValueError(f"expected text, found {type(value).__name__} {value!r}")
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, found {type(value).__name__} {value!r} (quote it in YAML)")
         return str(value).strip()
     if kind in ("integer", "year"):
         if isinstance(value, bool) or not isinstance(value, int):

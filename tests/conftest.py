@@ -1,0 +1,81 @@
+"""Shared test helpers: a throw-away copy of the project to run the real pipeline in."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
+PROJECT_FILES = ["sources", "schemas", "pipelines", "records", "data", "params.yaml", "dvc.yaml", "dvc.lock",
+                 "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
+STAGES = ["ingest", "cite", "build", "validate", "package"]
+
+
+def copy_project(target: Path, records: Path | None = None) -> Path:
+    """Copy what the pipeline needs into `target`; optionally swap in another records folder."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    if records is not None:
+        shutil.rmtree(target / "records", ignore_errors=True)
+        shutil.copytree(records, target / "records")
+    return target
+
+
+def env() -> dict:
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "DVC_NO_ANALYTICS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_stages(project: Path, stages=STAGES) -> subprocess.CompletedProcess:
+    """Run stages in order as their commands, stopping at the first that fails."""
+    for stage in stages:
+        result = subprocess.run([sys.executable, "-m", f"pipelines.{stage}"], cwd=project, env=env(),
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            return result
+    return result
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env(),
+                          capture_output=True, text=True)
+
+
+def git_init(project: Path) -> None:
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"]):
+        subprocess.run(command, cwd=project, check=True, capture_output=True)
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    """The published outputs, byte for byte."""
+    files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"]
+    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.exists()}
+
+
+@pytest.fixture(scope="session")
+def mini_built(tmp_path_factory) -> Path:
+    """The project with the small fixture records, built once through every stage."""
+    project = copy_project(tmp_path_factory.mktemp("mini") / "project", records=FIXTURE_RECORDS)
+    for name in ("data", "datapackage.json", "dvc.lock"):
+        path = project / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    result = run_stages(project)
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+@pytest.fixture
+def mini(mini_built, tmp_path) -> Path:
+    """A private copy of the built fixture project, free to break."""
+    return Path(shutil.copytree(mini_built, tmp_path / "project"))
