@@ -1,0 +1,32 @@
+from pipelines.build import conflict_rows, record_row
+from pipelines.errors import Problems
+from pipelines.records import Record
+
+SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "type": "date"},
+                     {"name": "date_precision", "type": "string"}, {"name": "killed", "type": "integer"},
+                     {"name": "note", "type": "string"}], "primaryKey": ["attack_id"]}
+
+
+def test_record_row_derives_date_precision():
+    problems = Problems()
+    rec = Record("attacks", "f:1", "a", {"attack_id": "a", "date": "2011-10", "killed": None}, ())
+    assert record_row(rec, SCHEMA, problems) == {"attack_id": "a", "date": "2011-10-01", "date_precision": "month"}
+    assert not problems
+
+
+def cite(cid, field, value, source):
+    return {"citation_id": cid, "resource": "attacks", "record_id": "a", "field": field,
+            "stated_value": value, "source_id": source}
+
+
+def test_only_incompatible_statements_are_conflicts():
+    tables = {
+        "attacks": [{"attack_id": "a", "date": "2016-06-05", "date_precision": "day", "killed": 8}],
+        "citations": [cite("c1", "date", "2016-06", "s1"), cite("c2", "date", "2016-06-05", "s2"),
+                      cite("c3", "killed", "8", "s1"), cite("c4", "killed", "17", "s2"), cite("c5", "killed", "8", "s3")],
+    }
+    records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a", "note": "why"}, ())]}
+    rows = conflict_rows(tables, {"attacks": SCHEMA}, records)
+    assert {(r["field"], r["stated_value"], r["is_published_value"], r["source_ids"]) for r in rows} == {
+        ("killed", "8", True, "s1|s3"), ("killed", "17", False, "s2")}
+    assert all(r["published_value"] == "8" and r["note"] == "why" for r in rows)

@@ -1,0 +1,33 @@
+from pipelines.cite import citation_id, locate
+from pipelines.errors import Problems
+from pipelines.records import Citation, Record
+
+TEXTS = {"s1": 'He said "zero tolerance" twice: zero tolerance.', "s2": "Aktobe, June 5, 2016."}
+
+
+def record(quote, source="s1"):
+    return Record("attacks", "records/attacks.yaml:3", "attack-x", {}, (Citation(source, quote, None, None, 5),))
+
+
+def test_a_quote_is_located_in_the_normalized_text():
+    problems = Problems()
+    rec = record("“zero  tolerance” twice")
+    row = locate(rec, rec.citations[0], TEXTS, problems)
+    assert not problems
+    assert TEXTS["s1"][row["char_start"]:row["char_end"]] == row["quote"] == '"zero tolerance" twice'
+
+
+def test_missing_ambiguous_and_unknown_source_are_problems():
+    problems = Problems()
+    for rec in (record("June 6"), record("zero tolerance"), record("x", source="nope")):
+        assert locate(rec, rec.citations[0], TEXTS, problems) is None
+    text = "\n".join(map(str, problems))
+    assert "records/attacks.yaml:5, record 'attack-x', field 'citations.quote': quote is not in source 's1'" in text
+    assert "occurs 2 times in source 's1'" in text
+    assert "unknown source 'nope'" in text
+
+
+def test_citation_ids_are_stable_and_distinct():
+    a = citation_id("attacks", "attack-x", "killed", "s1", "q")
+    assert a == citation_id("attacks", "attack-x", "killed", "s1", "q") and a.startswith("cit-") and len(a) == 16
+    assert a != citation_id("attacks", "attack-x", None, "s1", "q")

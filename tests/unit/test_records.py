@@ -1,0 +1,74 @@
+import shutil
+from pathlib import Path
+
+from pipelines.records import load_records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(tmp_path, table, text):
+    records = tmp_path / "records"
+    records.mkdir(exist_ok=True)
+    (records / f"{table}.yaml").write_text(text, encoding="utf-8")
+    return load_records(records, ROOT / "schemas", [table], tmp_path)
+
+
+def test_a_good_record_loads_with_its_citations(tmp_path):
+    loaded, problems = load(tmp_path, "laws", """
+- law_id: law-x
+  title: Law X
+  act_type: law
+  adopted: 2011-10-11
+  summary: s
+  citations:
+    - source_id: s1
+      quote: q
+      field: adopted
+      stated_value: 2011-10
+""")
+    assert not problems
+    (record,) = loaded["laws"]
+    assert record.where == "records/laws.yaml:2" and record.record_id == "law-x"
+    assert record.citations[0].stated_value == "2011-10" and record.citations[0].line == 8
+
+
+def test_shape_problems_name_file_line_record_and_field(tmp_path):
+    _, problems = load(tmp_path, "laws", """
+- law_id: law-x
+  title: Law X
+  adopted_precision: day
+  color: red
+  citations:
+    - source_id: s1
+      quote: q
+      stated_value: "1999"
+    - source_id: s1
+      quote: q
+      field: law_id
+- title: no id
+  citations: []
+- law_id: law-y
+  citations:
+    - source_id: s1
+      quote: q
+      field: adopted
+      stated_value: someday
+      page: 3
+""")
+    text = "\n".join(map(str, problems))
+    assert "records/laws.yaml:2, record 'law-x', field 'adopted_precision': is derived from 'adopted'" in text
+    assert "field 'color': unknown column" in text
+    assert "records/laws.yaml:7, record 'law-x', field 'citations.stated_value': a stated_value needs the field" in text
+    assert "field 'citations.field': expected a column of the table other than the id, found 'law_id'" in text
+    assert "record '#2', field 'law_id': expected the record's id" in text
+    assert "record 'law-y', field 'citations.stated_value': for 'adopted': expected a date" in text
+    assert "field 'citations.page': unknown key" in text
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    _, problems = load(tmp_path, "laws", "- law_id: [\n")
+    assert "records/laws.yaml" in str(problems[0]) and "not valid YAML" in str(problems[0])
+    shutil.rmtree(tmp_path / "records")
+    (tmp_path / "records").mkdir()
+    _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["laws"], tmp_path)
+    assert "records file is missing" in str(problems[0])

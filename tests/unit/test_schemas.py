@@ -1,0 +1,91 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from pipelines.schemas import (canonical, canonical_cell, cell_value, compatible, pandera_schema,
+                               parse_partial_date, precision_of, read_table)
+
+DATE = {"name": "d", "type": "date"}
+INT = {"name": "n", "type": "integer"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2013", ("2013-01-01", "year")), ("2013-04", ("2013-04-01", "month")),
+    ("2013-04-09", ("2013-04-09", "day")), (dt.date(2013, 4, 9), ("2013-04-09", "day")), (2013, ("2013-01-01", "year")),
+])
+def test_partial_dates_hold_the_first_day_of_what_is_known(value, expected):
+    assert parse_partial_date(value) == expected
+
+
+@pytest.mark.parametrize("value", ["2013-4", "13.04.2013", "2013-02-30", "", True, "2013-13"])
+def test_bad_dates_are_refused_with_the_expected_form(value):
+    with pytest.raises(ValueError, match="expected a date YYYY, YYYY-MM or YYYY-MM-DD"):
+        parse_partial_date(value)
+
+
+def test_cell_values_are_typed_by_the_schema():
+    assert cell_value(INT, 8) == 8
+    assert cell_value({"type": "number"}, 4.0e7) == 40000000
+    assert cell_value({"type": "string", "x-list-separator": "|"}, ["IS", "ISIL"]) == "IS|ISIL"
+    with pytest.raises(ValueError, match="whole number"):
+        cell_value(INT, "8")
+    with pytest.raises(ValueError, match="expected text"):
+        cell_value({"type": "string"}, 5)
+    with pytest.raises(ValueError, match="without '\\|'"):
+        cell_value({"type": "string", "x-list-separator": "|"}, ["a|b"])
+
+
+def test_dates_compare_at_their_precision():
+    assert canonical(DATE, "2013-04-09") == "2013-04-09"
+    assert compatible(DATE, canonical(DATE, "2013-04"), canonical(DATE, "2013-04-09"))
+    assert not compatible(DATE, canonical(DATE, "2013-02-26"), canonical(DATE, "2013-04"))
+    assert canonical_cell(DATE, pd.Timestamp("2013-04-01"), "month") == "2013-04"
+
+
+def test_numbers_compare_by_value():
+    assert canonical(INT, "17") == canonical(INT, 17) != canonical(INT, 8)
+    assert canonical({"type": "number"}, "103000000000") == canonical({"type": "number"}, 1.03e11)
+
+
+def test_precision_fields_are_found_by_name():
+    schema = {"fields": [DATE, {"name": "d_precision", "type": "string"}, {"name": "x", "type": "date"}]}
+    assert precision_of(schema) == {"d": "d_precision"}
+
+
+SCHEMA = {
+    "fields": [
+        {"name": "id", "type": "string", "constraints": {"required": True, "unique": True, "pattern": "^[a-z]+$"}},
+        {"name": "n", "type": "integer", "constraints": {"minimum": 0}},
+        {"name": "ok", "type": "boolean", "trueValues": ["Y"], "falseValues": ["N"]},
+        {"name": "d", "type": "date"},
+        {"name": "kind", "type": "string", "constraints": {"enum": ["a", "b"]}},
+    ],
+    "missingValues": ["", "NA"], "primaryKey": ["id"],
+}
+
+
+def test_read_table_types_columns_and_reports_bad_cells(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,n,ok,d,kind\nx,1,Y,2011-10-31,a\ny,NA,N,,b\nz,two,maybe,2011-13-01,a\n", encoding="utf-8")
+    frame, bad = read_table(path, SCHEMA)
+    assert str(frame["n"].dtype) == "Int64" and pd.isna(frame["n"][1])
+    assert frame["ok"].tolist()[:2] == [True, False]  # trueValues/falseValues honoured
+    assert frame["d"][0] == pd.Timestamp("2011-10-31")
+    assert sorted(bad) == [(2, "d", "2011-13-01"), (2, "n", "two"), (2, "ok", "maybe")]
+
+
+def test_pandera_schema_enforces_every_constraint(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,n,ok,d,kind\nx,1,Y,2011-10-31,a\nx,-1,N,,c\nBAD,,,,a\n", encoding="utf-8")
+    frame, _ = read_table(path, SCHEMA)
+    import pandera.pandas as pa
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        pandera_schema("t", SCHEMA).validate(frame, lazy=True)
+    cases = caught.value.failure_cases
+    found = {(row.column, str(row.failure_case)) for row in cases.itertuples()}
+    assert ("id", "x") in found  # unique
+    assert ("n", "-1") in found  # minimum
+    assert ("kind", "c") in found  # enum
+    assert ("id", "BAD") in found  # pattern
+    assert not any(row.column == "n" and row.check == "not_nullable" for row in cases.itertuples())  # optional int

@@ -1,0 +1,23 @@
+from pipelines.textnorm import find_all, normalize
+
+
+def test_typographic_quotes_become_plain():
+    assert normalize("\u201cIS\u201d and \u2018ISIS\u2019 \u00abE-Islam\u00bb") == "\"IS\" and 'ISIS' \"E-Islam\""
+
+
+def test_whitespace_runs_collapse_and_ends_are_stripped():
+    assert normalize("  a\n\n b\u00a0\tc \n") == "a b c"
+
+
+def test_nfc_composes_characters():
+    assert normalize("e\u0301") == "\u00e9"
+
+
+def test_dashes_are_kept():
+    assert normalize("2013 \u2013 2017") == "2013 \u2013 2017"
+
+
+def test_find_all_returns_every_offset():
+    assert find_all("abcabc", "bc") == [1, 4]
+    assert find_all("aaa", "aa") == [0, 1]
+    assert find_all("abc", "x") == []
