@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env lock bench clean
+.PHONY: build test env lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
@@ -30,3 +30,6 @@ bench: env ## print speed and memory figures of the pipeline
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
+
+docs: env ## regenerate the README's data dictionary from schemas/
+	$(RUN) python -m pipelines.docs

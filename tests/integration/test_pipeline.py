@@ -1,0 +1,117 @@
+"""The real pipeline, run by DVC on a copy of this repository: rebuild, no-op, one record changed, loading."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from pathlib import Path
+
+import frictionless
+import pytest
+import yaml
+
+from conftest import ROOT, copy_project, dvc, git_init, snapshot
+
+
+def ran(result) -> set[str]:
+    return set(re.findall(r"Running stage '([\w-]+)'", result.stdout))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    project = copy_project(tmp_path_factory.mktemp("repo") / "project")
+    git_init(project)
+    return project
+
+
+def test_fresh_copy_rebuilds_exactly_the_committed_outputs(project):
+    committed = snapshot(project)
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(project) == committed, "the committed data/ and datapackage.json are not what the pipeline builds"
+
+
+def test_second_repro_does_nothing(project):
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stderr
+    assert ran(result) == set(), result.stdout
+    assert dvc(project, "status").stdout.strip().endswith("Data and pipelines are up to date.")
+
+
+def test_one_changed_record_reruns_only_what_depends_on_it(project):
+    path = project / "records" / "attacks.yaml"
+    records = yaml.safe_load(path.read_text(encoding="utf-8"))
+    records[0]["summary"] = records[0]["summary"] + " (edited)"
+    path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(result) == {"cite", "build", "validate", "package"}, result.stdout
+    published = (project / "data" / "attacks.csv").read_text(encoding="utf-8")
+    assert "(edited)" in published
+    assert ran(dvc(project, "repro")) == set()
+
+
+def test_failed_repro_leaves_published_files_untouched(project):
+    before = snapshot(project)
+    path = project / "records" / "laws.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("act_type: law\n", "act_type: statute\n", 1), encoding="utf-8")
+    result = dvc(project, "repro")
+    assert result.returncode != 0
+    assert "act_type" in result.stdout + result.stderr and "statute" in result.stdout + result.stderr
+    assert snapshot(project) == before
+
+
+def test_every_table_loads_in_one_line_with_frictionless():
+    package = frictionless.Package(str(ROOT / "datapackage.json"))
+    assert package.version == yaml.safe_load((ROOT / "params.yaml").read_text())["package"]["version"]
+    for resource in package.resources:
+        rows = package.get_resource(resource.name).read_rows()
+        assert rows, resource.name
+    attacks = frictionless.Resource(str(ROOT / "data" / "attacks.csv"), schema=str(ROOT / "schemas" / "attacks.schema.json"))
+    assert all(isinstance(r["killed"], (int, type(None))) for r in attacks.read_rows())
+
+
+def test_the_published_package_is_valid_with_foreign_keys():
+    report = frictionless.Package(str(ROOT / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+
+
+def test_descriptor_metadata_and_integrity():
+    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    for key in ("name", "title", "description", "version", "licenses", "sources", "contributors", "keywords", "created"):
+        assert descriptor.get(key), key
+    assert re.fullmatch(r"\d+\.\d+\.\d+", descriptor["version"])
+    assert descriptor["licenses"][0]["name"] == "CC-BY-4.0"
+    for resource in descriptor["resources"]:
+        assert resource["schema"] == f"schemas/{resource['name']}.schema.json"
+        assert resource["bytes"] == (ROOT / resource["path"]).stat().st_size
+        assert resource["hash"].startswith("sha256:")
+
+
+def test_each_stage_depends_on_the_modules_it_imports():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for name, stage in stages.items():
+        module = ROOT / "pipelines" / f"{name}.py"
+        if not module.exists():
+            continue
+        needed, todo = set(), [module]
+        while todo:
+            current = todo.pop()
+            needed.add(f"pipelines/{current.name}")
+            for node in ast.walk(ast.parse(current.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                    imported = ROOT / "pipelines" / f"{node.module}.py"
+                    if f"pipelines/{imported.name}" not in needed:
+                        todo.append(imported)
+        assert needed <= set(stage["deps"]), f"stage {name} misses {sorted(needed - set(stage['deps']))}"
+        assert stage["cmd"] == f"python -m pipelines.{name}"
+
+
+def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
+    from pipelines.textnorm import normalize
+
+    citations = frictionless.Resource(str(ROOT / "data" / "citations.csv")).read_rows()
+    texts = {p.stem: normalize(p.read_text(encoding="utf-8")) for p in (ROOT / "sources").glob("*.txt")}
+    for row in citations:
+        assert texts[row["source_id"]][row["char_start"]:row["char_end"]] == row["quote"]
