@@ -5,13 +5,16 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env lock bench docs clean
+.PHONY: build test env browser lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
 
-test: env ## run the whole test suite
+test: env browser ## run the whole test suite
 	$(RUN) pytest
+
+browser: ## Debian's Chromium, for the tests that open the generated pages
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 env: $(VENV)/.synced
 

@@ -19,6 +19,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
+        os.chmod(temp, 0o644)  # mkstemp makes it private; published files are world-readable
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -37,6 +38,7 @@ def replace_dir_atomic(target: Path) -> Iterator[Path]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new"))
+    staging.chmod(0o755)  # mkdtemp makes it private; published folders are world-readable
     try:
         yield staging
     except BaseException:

@@ -11,7 +11,8 @@ from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
 
 
 def run(config: Config) -> None:
-    # Load: publish only tables byte-identical to the ones the validate stage passed
+    # Load: publish only tables byte-identical to the ones the validate stage passed (dvc.yaml also runs the
+    # quality stage first: it writes its results only when every correctness expectation holds)
     validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     problems = Problems()

@@ -11,9 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
-PROJECT_FILES = ["sources", "schemas", "pipelines", "records", "data", "params.yaml", "dvc.yaml", "dvc.lock",
+PROJECT_FILES = ["sources", "schemas", "pipelines", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
-STAGES = ["ingest", "cite", "build", "validate", "package"]
+STAGES = ["ingest", "cite", "build", "validate", "quality", "package", "report"]
 
 
 def copy_project(target: Path, records: Path | None = None) -> Path:
@@ -59,8 +59,8 @@ def git_init(project: Path) -> None:
 
 def snapshot(project: Path) -> dict[str, bytes]:
     """The published outputs, byte for byte."""
-    files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"]
-    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.exists()}
+    files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"] + sorted((project / "reports").rglob("*.*"))
+    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,189 @@
+"""Stage quality: a Great Expectations suite derived from schemas/, run on every built table; Data Docs to reports/.
+
+Each expectation carries meta.guard: "correctness" expectations (derived from the Table Schemas, plus
+cross-table integrity) fail the build; "description" expectations (coverage, precision, completeness) are
+reported only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Config, load_config
+from .errors import Problems, run_stage
+from .fileio import replace_dir_atomic, write_json_atomic
+from .schemas import fields_by_name, is_required, load_schema, precision_of, primary_key
+
+CORRECTNESS, DESCRIPTION = "correctness", "description"
+TYPE_PATTERNS = {"integer": r"-?\d+", "year": r"\d{4}", "number": r"-?\d+(\.\d+)?([eE][-+]?\d+)?",
+                 "date": r"\d{4}-\d{2}-\d{2}", "boolean": "true|false"}
+
+
+def run(config: Config) -> None:
+    # Load
+    schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
+    frames = {t: text_frame(config.path("tables_dir") / f"{t}.csv", schemas[t]) for t in config.all_tables}
+
+    # Process
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = gx.get_context(mode="ephemeral")
+    docs_dir = config.root / "build" / "gx-docs"
+    shutil.rmtree(docs_dir, ignore_errors=True)
+    context.add_data_docs_site(site_name="reports", site_config={
+        "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+    source = context.data_sources.add_pandas("tables")
+    meta = config.params["package"]
+    run_id = RunIdentifier(run_name=f"v{meta['version']}", run_time=dt.datetime.fromisoformat(meta["created"].replace("Z", "+00:00")))
+    results, problems = [], Problems()
+    for table in config.all_tables:
+        suite = context.suites.add(gx.ExpectationSuite(name=table))
+        for expectation in expectations(table, schemas, frames, config.params["quality"], config.curated_tables):
+            suite.add_expectation(expectation)
+        batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("published")
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
+        outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id, result_format="SUMMARY")
+        for result in outcome.results:
+            row = summarize(table, result)
+            results.append(row)
+            if row["guard"] == CORRECTNESS and not row["success"]:
+                problems.add(table, None, row["column"], f"expectation {row['expectation']} failed: {row['detail']}")
+    context.build_data_docs(site_names=["reports"])
+    problems.raise_if_any("quality")
+
+    # Save
+    with replace_dir_atomic(config.path("gx_docs_dir")) as staging:
+        shutil.copytree(docs_dir, staging, dirs_exist_ok=True)
+        make_self_contained(staging)
+    write_json_atomic(config.path("quality"), {
+        "great_expectations": gx.__version__, "run_name": run_id.run_name,
+        "success": all(r["success"] for r in results if r["guard"] == CORRECTNESS),
+        "expectations": results})
+
+
+def text_frame(path: Path, schema: dict) -> pd.DataFrame:
+    """The table as published: text cells, missing values as None, plus each numeric column as a number."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    missing = set(schema.get("missingValues", [""]))
+    frame = raw.apply(lambda column: column.where(~column.isin(missing), None))
+    for field in schema["fields"]:
+        if field["type"] in ("integer", "year", "number") and field["name"] in frame:
+            frame[numeric(field["name"])] = pd.to_numeric(frame[field["name"]], errors="coerce").astype("float64")
+    return frame
+
+
+def numeric(name: str) -> str:
+    return f"{name} (as number)"
+
+
+def expectations(table: str, schemas: dict, frames: dict, knobs: dict, curated: list[str]) -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    schema, out = schemas[table], []
+
+    def add(expectation, guard: str, why: str) -> None:
+        expectation.meta = {"guard": guard, "why": why}
+        out.append(expectation)
+
+    names = [f["name"] for f in schema["fields"]]
+    add(E.ExpectTableColumnsToMatchSet(column_set=names + [numeric(f["name"]) for f in schema["fields"] if f["type"] in ("integer", "year", "number")], exact_match=True),
+        CORRECTNESS, "the columns are exactly those of the Table Schema")
+    for field in schema["fields"]:
+        name, constraints = field["name"], field.get("constraints", {})
+        if is_required(field):
+            add(E.ExpectColumnValuesToNotBeNull(column=name), CORRECTNESS, "schema: required")
+        if constraints.get("unique"):
+            add(E.ExpectColumnValuesToBeUnique(column=name), CORRECTNESS, "schema: unique")
+        if field["type"] in TYPE_PATTERNS:
+            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{TYPE_PATTERNS[field['type']]})$"),
+                CORRECTNESS, f"schema: type {field['type']}")
+        if "enum" in constraints:
+            add(E.ExpectColumnValuesToBeInSet(column=name, value_set=constraints["enum"]), CORRECTNESS, "schema: enum")
+        if "pattern" in constraints:
+            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{constraints['pattern']})$"), CORRECTNESS, "schema: pattern")
+        if field["type"] in ("integer", "year", "number") and ({"minimum", "maximum"} & set(constraints)):
+            add(E.ExpectColumnValuesToBeBetween(column=numeric(name), min_value=constraints.get("minimum"),
+                                                max_value=constraints.get("maximum")), CORRECTNESS, "schema: minimum/maximum")
+    key = primary_key(schema)
+    if len(key) > 1:
+        add(E.ExpectCompoundColumnsToBeUnique(column_list=key), CORRECTNESS, "schema: primary key")
+    for fk in schema.get("foreignKeys", []):
+        target = fk["reference"]["resource"] or table
+        (column,), (parent,) = fk["fields"], fk["reference"]["fields"]
+        values = sorted(frames[target][parent].dropna().unique().tolist())
+        add(E.ExpectColumnValuesToBeInSet(column=column, value_set=values), CORRECTNESS, f"schema: foreign key → {target}.{parent}")
+    if table == "citations":
+        for resource in curated:
+            (record_key,) = primary_key(schemas[resource])
+            add(E.ExpectColumnValuesToBeInSet(column="record_id", value_set=sorted(frames[resource][record_key].tolist()),
+                                              row_condition=f'resource=="{resource}"', condition_parser="pandas"),
+                CORRECTNESS, f"every record_id cited for {resource} exists in {resource}")
+        add(E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=numeric("char_end"), column_B=numeric("char_start")),
+            CORRECTNESS, "a quote ends after it starts")
+    if table in curated:
+        add(E.ExpectTableRowCountToBeBetween(min_value=1), CORRECTNESS, "a curated table is never empty")
+    if table in knobs["row_count"]:
+        low, high = knobs["row_count"][table]
+        add(E.ExpectTableRowCountToBeBetween(min_value=low, max_value=high), DESCRIPTION, "expected coverage")
+    for date_name, precision_name in precision_of(schema).items():
+        add(E.ExpectColumnValuesToBeInSet(column=precision_name, value_set=["day"], mostly=knobs["min_day_precision_share"]),
+            DESCRIPTION, f"share of {date_name} known to the day")
+    for name, share in knobs["completeness"].get(table, {}).items():
+        add(E.ExpectColumnValuesToNotBeNull(column=name, mostly=share), DESCRIPTION, f"completeness of {name}")
+    return out
+
+
+def summarize(table: str, result) -> dict:
+    config = result.expectation_config
+    detail = result.result or {}
+    observed = detail.get("observed_value")
+    if observed is None and detail.get("unexpected_percent") is not None:
+        observed = f"{detail.get('unexpected_count', 0)} unexpected ({detail['unexpected_percent']:.1f}%)"
+    unexpected = [str(v) for v in (detail.get("partial_unexpected_list") or [])[:5]]
+    return {
+        "table": table, "expectation": config.type, "column": config.kwargs.get("column"),
+        "guard": config.meta.get("guard"), "why": config.meta.get("why"), "success": bool(result.success),
+        "observed": None if observed is None else str(observed),
+        "detail": ", ".join(filter(None, [None if observed is None else f"observed {observed}",
+                                           f"e.g. {unexpected}" if unexpected else None])) or "no detail",
+    }
+
+
+_REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?", re.I | re.S)
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.I | re.S)
+_STATIC_LINK = re.compile(r'\b(href|src)="(?:\./|\.\./)*static/')
+_REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.I)
+OFFLINE_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.collapse:not(.show){display:block}.navbar,.sticky-top{position:static}.d-none{display:none}
+.fa-check-circle::before{content:"\\2714";color:#137333;font-style:normal}.fa-times::before{content:"\\2716";color:#b3261e;font-style:normal}
+"""
+
+
+def make_self_contained(site: Path) -> None:
+    """Strip every script and every remote style sheet, font and image (tags and CSS url()) from GX's pages."""
+    (site / "static" / "styles" / "offline.css").write_text(OFFLINE_CSS, encoding="utf-8")
+    for page in site.rglob("*.html"):
+        depth = len(page.relative_to(site).parts) - 1
+        html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
+        html = _STATIC_LINK.sub(rf'\1="{"../" * depth}static/', html)  # GX miscounts the depth of nested pages
+        style = f'<link rel="stylesheet" href="{"../" * depth}static/styles/offline.css">'
+        page.write_text(html.replace("</head>", f"{style}</head>", 1), encoding="utf-8")
+    for sheet in site.rglob("*.css"):
+        sheet.write_text(_REMOTE_URL.sub("none", sheet.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def main() -> None:
+    run_stage("quality", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

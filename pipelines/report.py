@@ -1,0 +1,232 @@
+"""Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, validation.
+
+A static page with inline CSS and inline SVG figures: no script, no network, readable without JavaScript.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Config, load_config
+from .errors import run_stage
+from .fileio import write_text_atomic
+from .schemas import load_schema, precision_of, primary_key, read_table
+
+TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date", "agreements": "signed",
+            "programmes": "approved"}
+COLOURS = {"laws": "#1f77b4", "court_bans": "#d62728", "attacks": "#ff7f0e", "agreements": "#2ca02c",
+           "programmes": "#9467bd", "killed": "#b22222", "injured": "#f4a261"}
+FIRST_YEAR = 1991
+
+
+def run(config: Config) -> None:
+    # Load
+    package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
+    schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
+    frames = {t: read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0] for t in config.all_tables}
+    validation = json.loads(config.path("validation").read_text(encoding="utf-8"))
+    quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
+
+    # Process
+    reports = config.path("reports_dir")
+    last_year = int(package["created"][:4])
+    page = "\n".join([
+        _head(package),
+        _section("Tables", table_overview(config, frames, schemas, reports)),
+        _section("Where the sources disagree", conflicts_section(frames, schemas, reports, config)),
+        _section("Timeline", timeline_svg(frames, last_year)),
+        _section("Attacks by year", attacks_svg(frames["attacks"], last_year)),
+        _section("Validation", validation_section(package, validation, quality)),
+        "</main></body></html>",
+    ])
+
+    # Save
+    write_text_atomic(reports / "index.html", page)
+
+
+def table_overview(config: Config, frames, schemas, reports: Path) -> str:
+    citations = frames["citations"]
+    sources_per_record = citations.groupby(["resource", "record_id"])["source_id"].nunique()
+    rows = []
+    for table in config.all_tables:
+        frame, schema = frames[table], schemas[table]
+        share = ""
+        if table in config.curated_tables:
+            counts = sources_per_record.get(table, pd.Series(dtype=int))
+            multi = sum(counts.get(i, 0) > 1 for i in frame[primary_key(schema)[0]])
+            share = f"{multi / len(frame):.0%}" if len(frame) else "–"
+        dates = pd.concat([frame[c] for c in precision_of(schema)] or [pd.Series(dtype="datetime64[ns]")]).dropna()
+        span = f"{dates.min().year}–{dates.max().year}" if len(dates) else "–"
+        link = _rel(config.path("data_dir") / f"{table}.csv", reports)
+        rows.append(f"<tr><td><a href=\"{link}\">{table}</a></td><td>{escape(schema['title'])}</td>"
+                    f"<td class=n>{len(frame)}</td><td class=n>{len(schema['fields'])}</td><td class=n>{share}</td><td>{span}</td></tr>")
+    return ("<table><thead><tr><th>table</th><th>title</th><th>rows</th><th>columns</th>"
+            "<th>rows with &gt;1 source</th><th>date range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def conflicts_section(frames, schemas, reports: Path, config: Config) -> str:
+    conflicts, citations, sources = frames["conflicts"], frames["citations"], frames["sources"]
+    if conflicts.empty:
+        return "<p>No conflicting statements.</p>"
+    by_id = citations.set_index("citation_id")
+    source_link = {s: (u if isinstance(u, str) else _rel(config.root / p, reports))
+                   for s, u, p in zip(sources["source_id"], sources["url"], sources["path"])}
+    blocks = []
+    for (resource, record_id, field), group in conflicts.groupby(["resource", "record_id", "field"], sort=True):
+        label = _label(frames[resource], schemas[resource], record_id)
+        cells = []
+        for _, row in group.iterrows():
+            quotes = "".join(
+                f"<blockquote>“{escape(by_id.at[c, 'quote'])}”<footer><a href=\"{escape(source_link[by_id.at[c, 'source_id']])}\">"
+                f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
+                for c in row["citation_ids"].split("|"))
+            kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
+            cells.append(f"<div class=side><h4>{escape(str(row['stated_value']))}{kept}</h4>{quotes}</div>")
+        note = group["note"].dropna()
+        blocks.append(f"<article><h3>{escape(resource)} · {escape(label)} · <code>{escape(field)}</code></h3>"
+                      f"<div class=sides>{''.join(cells)}</div>"
+                      + (f"<p class=note>Curator's note: {escape(note.iloc[0])}</p>" if len(note) else "") + "</article>")
+    return "\n".join(blocks)
+
+
+def timeline_svg(frames, last_year: int) -> str:
+    width, left, row_h, top = 1000, 110, 34, 20
+    x = lambda year: left + (year - FIRST_YEAR) / (last_year + 1 - FIRST_YEAR) * (width - left - 20)
+    parts = []
+    for i, (table, column) in enumerate(TIMELINE.items()):
+        y = top + i * row_h + row_h / 2
+        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{table}</text>'
+                     f'<line x1="{left}" x2="{width - 20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
+        dates = frames[table][column].dropna()
+        for date in dates:
+            fraction = date.year + (date.dayofyear - 1) / 366
+            parts.append(f'<circle cx="{x(fraction):.1f}" cy="{y}" r="4" fill="{COLOURS[table]}" fill-opacity="0.7">'
+                         f'<title>{table}: {date.date()}</title></circle>')
+    height = top + len(TIMELINE) * row_h + 30
+    parts += _year_axis(x, FIRST_YEAR, last_year, height - 25, top)
+    undated = {t: int(frames[t][c].isna().sum()) for t, c in TIMELINE.items()}
+    caption = ", ".join(f"{n} {t}" for t, n in undated.items() if n)
+    return (f'<svg role="img" aria-label="Timeline of dated records, {FIRST_YEAR} to {last_year}" viewBox="0 0 {width} {height}" '
+            f'width="100%">{"".join(parts)}</svg><p class=caption>One dot per dated record at its date (first day of '
+            f'what is known).' + (f" Not shown, undated: {caption}." if caption else "") + "</p>")
+
+
+def attacks_svg(attacks: pd.DataFrame, last_year: int) -> str:
+    totals = defaultdict(Counter)
+    for _, row in attacks.dropna(subset=["date"]).iterrows():
+        for measure in ("killed", "injured"):
+            if not pd.isna(row[measure]):
+                totals[row["date"].year][measure] += int(row[measure])
+        totals[row["date"].year]["attacks"] += 1
+    width, left, height, top, bottom = 1000, 50, 260, 20, 40
+    peak = max([max(c["killed"], c["injured"]) for c in totals.values()] + [1])
+    years = list(range(FIRST_YEAR, last_year + 1))
+    slot = (width - left - 20) / len(years)
+    scale = lambda v: (height - top - bottom) * v / peak
+    parts = [f'<line x1="{left}" x2="{width - 20}" y1="{height - bottom}" y2="{height - bottom}" stroke="#999"/>']
+    for i, year in enumerate(years):
+        x0 = left + i * slot
+        for j, measure in enumerate(("killed", "injured")):
+            value = totals[year][measure] if year in totals else 0
+            if value:
+                h = scale(value)
+                parts.append(f'<rect x="{x0 + 1 + j * slot / 2.4:.1f}" y="{height - bottom - h:.1f}" width="{slot / 2.6:.1f}" '
+                             f'height="{h:.1f}" fill="{COLOURS[measure]}"><title>{year}: {value} {measure}</title></rect>'
+                             f'<text x="{x0 + 1 + j * slot / 2.4 + slot / 5.2:.1f}" y="{height - bottom - h - 3:.1f}" '
+                             f'text-anchor="middle" font-size="10">{value}</text>')
+        if year % 5 == 0 or year == FIRST_YEAR or (year == last_year and last_year % 5 >= 3):
+            parts.append(f'<text x="{x0 + slot / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{year}</text>')
+    legend = "".join(f'<rect x="{left + 10 + k * 90}" y="4" width="12" height="12" fill="{COLOURS[m]}"/>'
+                     f'<text x="{left + 26 + k * 90}" y="14" font-size="12">{m}</text>' for k, m in enumerate(("killed", "injured")))
+    per_year = ", ".join(f"{y}: {c['attacks']}" for y, c in sorted(totals.items()))
+    return (f'<svg role="img" aria-label="Victims killed and injured in attacks, by year" viewBox="0 0 {width} {height}" '
+            f'width="100%">{legend}{"".join(parts)}</svg><p class=caption>Victims only (perpetrators excluded), summed '
+            f'over dated attacks and incidents where a source states the figure. Records per year: {per_year}.</p>')
+
+
+def validation_section(package: dict, validation: dict, quality: dict) -> str:
+    checks = validation["rules"]["checks"]
+    gx_rows = [e for e in quality["expectations"]]
+    correct = [e for e in gx_rows if e["guard"] == "correctness"]
+    described = [e for e in gx_rows if e["guard"] == "description"]
+    missed = "".join(f"<li>{escape(e['table'])}: {escape(e['why'])} — {escape(e['detail'])}</li>"
+                     for e in described if not e["success"])
+    return f"""
+<p>Build of version <strong>{escape(package['version'])}</strong>, created {escape(package['created'])}.</p>
+<table><thead><tr><th>check</th><th>result</th><th>what it covers</th></tr></thead><tbody>
+<tr><td>Frictionless {escape(validation['frictionless']['version'])}</td><td>{_ok(validation['frictionless']['valid'])}</td>
+<td>types, constraints, primary and foreign keys of every table</td></tr>
+<tr><td>Pandera {escape(validation['pandera']['version'])}</td><td>{_ok(validation['pandera']['valid'])}</td>
+<td>dtypes, required, unique, enums, ranges, patterns and keys, derived from the Table Schemas</td></tr>
+<tr><td>Cross-field and cross-table rules</td><td>{_ok(validation['rules']['valid'])}</td>
+<td>{escape(', '.join(f'{k.replace("_", " ")} ({v} failing)' for k, v in checks.items()))}</td></tr>
+<tr><td>Great Expectations {escape(quality['great_expectations'])}: correctness</td>
+<td>{_ok(all(e['success'] for e in correct))} {sum(e['success'] for e in correct)}/{len(correct)}</td>
+<td>expectations derived from the Table Schemas, plus foreign keys and cited records existing; a failure stops the build</td></tr>
+<tr><td>Great Expectations: description</td><td>{sum(e['success'] for e in described)}/{len(described)} met</td>
+<td>coverage, share of day-precision dates, completeness; reported, never blocking</td></tr>
+</tbody></table>
+{f'<p>Descriptive expectations not met:</p><ul>{missed}</ul>' if missed else ''}
+<p>Details: <a href="gx/index.html">Great Expectations Data Docs</a> · <a href="quality.json">quality.json</a>.</p>"""
+
+
+def _head(package: dict) -> str:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(package['title'])} — overview</title>
+<style>
+body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fff}}
+main{{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}} h1{{font-size:1.6rem}} h2{{border-bottom:2px solid #eee;margin-top:2rem}}
+table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}}
+td.n{{text-align:right}} th{{background:#f6f6f6}} .sides{{display:flex;gap:1rem;flex-wrap:wrap}}
+.side{{flex:1 1 300px;border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}} .side h4{{margin:.2rem 0}}
+blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} footer{{font-size:.85em;color:#555}}
+.note,.caption{{color:#555;font-size:.9em}} .ok{{color:#137333;font-weight:bold}} .bad{{color:#b3261e;font-weight:bold}}
+svg text{{font-family:inherit;font-size:12px}} article{{margin-bottom:1.2rem}}
+</style></head><body><main>
+<h1>{escape(package['title'])}</h1>
+<p>{escape(package['description'])}</p>
+<p>Version {escape(package['version'])} · licence {escape(package['licenses'][0]['name'])} ·
+<a href="../datapackage.json">datapackage.json</a> · <a href="gx/index.html">validation report (Data Docs)</a></p>"""
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{escape(title)}</h2>\n{body}\n</section>"
+
+
+def _year_axis(x, first: int, last: int, y: float, top: float) -> list[str]:
+    marks = []
+    for year in range(first, last + 1):
+        if year % 5 == 0 or year == first or (year == last and last % 5 >= 3):
+            marks.append(f'<line x1="{x(year):.1f}" x2="{x(year):.1f}" y1="{top}" y2="{y}" stroke="#f0f0f0"/>'
+                         f'<text x="{x(year):.1f}" y="{y + 15}" text-anchor="middle" font-size="11">{year}</text>')
+    return marks
+
+
+def _label(frame: pd.DataFrame, schema: dict, record_id: str) -> str:
+    (key,) = primary_key(schema)
+    row = frame[frame[key] == record_id]
+    for column in ("title", "name", "summary"):
+        if column in frame and not row.empty and isinstance(row.iloc[0][column], str):
+            return f"{record_id} ({row.iloc[0][column][:80]})"
+    return record_id
+
+
+def _ok(valid: bool) -> str:
+    return '<span class="ok">passed</span>' if valid else '<span class="bad">failed</span>'
+
+
+def _rel(path: Path, start: Path) -> str:
+    import os
+    return os.path.relpath(path, start)
+
+
+def main() -> None:
+    run_stage("report", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The published quality report: self-contained pages that render offline, and the GX gate."""
+from __future__ import annotations
+
+import ast
+import csv
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_stages
+
+REPORTS = ROOT / "reports"
+PAGES = sorted(REPORTS.rglob("*.html"))
+OUTPUT = ROOT / "test-output" / "screenshots"
+# Chromium's own services (component updater, sign-in, network time) call out whatever the page is; the
+# page's requests are everything else.
+BROWSER_OWN_HOSTS = {"update.googleapis.com", "accounts.google.com", "clients2.google.com"}
+REMOTE = re.compile(r"<(script|link|img|iframe|source|video|audio)\b[^>]*\b(src|href)=\"(https?:)?//", re.I)
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A proxy that refuses everything and remembers what was asked of it."""
+    seen: list[str] = []
+
+    @classmethod
+    def from_pages(cls) -> list[str]:
+        return [r for r in cls.seen if re.split(r"[/:]", r.split(" ", 1)[1].removeprefix("http://"))[0] not in BROWSER_OWN_HOSTS]
+
+    def _refuse(self):
+        self.seen.append(f"{self.command} {self.path}")
+        self.send_error(403)
+
+    do_GET = do_POST = do_HEAD = do_CONNECT = _refuse
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def chromium(page: Path, proxy, *action: str) -> subprocess.CompletedProcess:
+    browser = shutil.which("chromium")
+    assert browser, "Debian's chromium is needed: `make test` installs it"
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
+             "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter", f"--user-data-dir={profile}",
+             f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}", "--proxy-bypass-list=<-loopback>",
+             "--window-size=1280,2000", *action, page.as_uri()],
+            capture_output=True, text=True, timeout=120)
+
+
+def test_there_are_pages_to_check():
+    assert REPORTS / "index.html" in PAGES
+    assert any("expectations" in p.parts for p in PAGES) and any("validations" in p.parts for p in PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPORTS)))
+def test_page_loads_nothing_from_the_network_and_needs_no_script(page):
+    html = page.read_text(encoding="utf-8")
+    assert not REMOTE.findall(html)
+    assert "<script" not in html.lower()
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    for link in re.findall(r"<link\b[^>]*href=\"([^\"#]+)\"", html):
+        assert (page.parent / link).exists(), f"{page.name} links to missing {link}"
+
+
+def test_style_sheets_load_nothing_from_the_network():
+    for sheet in REPORTS.rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", sheet.read_text(encoding="utf-8")), sheet
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPORTS)))
+def test_page_renders_offline_in_chromium(page, proxy):
+    _Recorder.seen.clear()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = OUTPUT / (str(page.relative_to(REPORTS)).replace("/", "__") + ".png")
+    shot.unlink(missing_ok=True)
+    result = chromium(page, proxy, f"--screenshot={shot}")
+    assert shot.exists() and shot.stat().st_size > 15_000, f"no screenshot of substance: {result.stderr[-500:]}"
+    dom = chromium(page, proxy, "--dump-dom").stdout
+    assert "<table" in dom or "<h1" in dom or "<h2" in dom, "the page rendered nothing readable"
+    assert _Recorder.from_pages() == [], f"requests left the machine: {_Recorder.from_pages()}"
+
+
+def test_the_network_check_catches_a_page_that_loads_from_the_network(proxy, tmp_path):
+    page = tmp_path / "remote.html"
+    page.write_text('<h1>x</h1><img src="http://example.invalid/logo.png"><link rel="stylesheet" href="https://cdn.example.invalid/a.css">')
+    _Recorder.seen.clear()
+    chromium(page, proxy, "--dump-dom")
+    assert any("example.invalid" in r for r in _Recorder.from_pages()), _Recorder.seen
+
+
+def test_overview_page_shows_tables_conflicts_figures_and_validation():
+    html = (REPORTS / "index.html").read_text(encoding="utf-8")
+    with open(ROOT / "data" / "conflicts.csv", encoding="utf-8") as handle:
+        conflicts = list(csv.DictReader(handle))
+    for table in ("sources", "organizations", "court_bans", "attacks", "laws", "agreements", "programmes", "budgets", "citations", "conflicts"):
+        assert f'href="../data/{table}.csv"' in html
+    for row in conflicts:
+        assert row["record_id"] in html and row["stated_value"] in html
+    assert html.count("<svg") == 2 and "Timeline" in html and "Attacks by year" in html
+    for check in ("Frictionless", "Pandera", "Great Expectations", "passed"):
+        assert check in html
+    assert 'href="gx/index.html"' in html
+
+
+def test_great_expectations_is_imported_by_the_quality_stage_only():
+    for module in (ROOT / "pipelines").glob("*.py"):
+        imported = {n.names[0].name.split(".")[0] for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.Import)}
+        imported |= {(n.module or "").split(".")[0] for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.ImportFrom)}
+        assert ("great_expectations" in imported) == (module.name == "quality.py"), module.name
+
+
+def test_quality_stage_fails_the_build_on_a_correctness_expectation(mini):
+    table = mini / "build" / "tables" / "attacks.csv"
+    table.write_text(table.read_text(encoding="utf-8").replace(",KZ,", ",Kazakhstan,"), encoding="utf-8")
+    before = (mini / "reports" / "quality.json").read_bytes()
+    result = run_stages(mini, ["quality"])
+    assert result.returncode == 1
+    assert "quality failed" in result.stderr and "attacks" in result.stderr and "country" in result.stderr
+    assert (mini / "reports" / "quality.json").read_bytes() == before
+
+
+def test_descriptive_expectations_are_reported_but_do_not_fail():
+    import json
+    quality = json.loads((REPORTS / "quality.json").read_text(encoding="utf-8"))
+    guards = {e["guard"] for e in quality["expectations"]}
+    assert guards == {"correctness", "description"}
+    assert quality["success"] is True
+    assert all(e["success"] for e in quality["expectations"] if e["guard"] == "correctness")
