@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env browser lock bench docs clean
+.PHONY: build test env browser portal lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
@@ -24,6 +24,10 @@ $(VENV)/.synced: requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
 	touch $@
+
+portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
+	$(RUN) datasette serve build/portal/kazakhstan-counter-terrorism.db --metadata build/portal/metadata.json \
+		--host 127.0.0.1 --port 8001
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock

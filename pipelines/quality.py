@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -33,8 +34,7 @@ def run(config: Config) -> None:
     from great_expectations.core.run_identifier import RunIdentifier
 
     context = gx.get_context(mode="ephemeral")
-    docs_dir = config.root / "build" / "gx-docs"
-    shutil.rmtree(docs_dir, ignore_errors=True)
+    docs_dir = Path(tempfile.mkdtemp(prefix="gx-docs-"))
     context.add_data_docs_site(site_name="reports", site_config={
         "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
@@ -55,12 +55,15 @@ def run(config: Config) -> None:
             if row["guard"] == CORRECTNESS and not row["success"]:
                 problems.add(table, None, row["column"], f"expectation {row['expectation']} failed: {row['detail']}")
     context.build_data_docs(site_names=["reports"])
-    problems.raise_if_any("quality")
+    if problems:
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        problems.raise_if_any("quality")
 
     # Save
     with replace_dir_atomic(config.path("gx_docs_dir")) as staging:
         shutil.copytree(docs_dir, staging, dirs_exist_ok=True)
         make_self_contained(staging)
+    shutil.rmtree(docs_dir, ignore_errors=True)
     write_json_atomic(config.path("quality"), {
         "great_expectations": gx.__version__, "run_name": run_id.run_name,
         "success": all(r["success"] for r in results if r["guard"] == CORRECTNESS),

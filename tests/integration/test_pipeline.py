@@ -107,6 +107,9 @@ def test_each_stage_depends_on_the_modules_it_imports():
                     if f"pipelines/{imported.name}" not in needed:
                         todo.append(imported)
         assert needed <= set(stage["deps"]), f"stage {name} misses {sorted(needed - set(stage['deps']))}"
+        used = {key for path in needed for key in re.findall(r'config\.path\("(\w+)"\)', (ROOT / path).read_text())}
+        declared = {p.removeprefix("paths.") for p in stage["params"] if isinstance(p, str) and p.startswith("paths.")}
+        assert used <= declared, f"stage {name} reads paths {sorted(used - declared)} not in its params"
         assert stage["cmd"] == f"python -m pipelines.{name}"
 
 
