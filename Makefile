@@ -5,13 +5,22 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env browser portal lock bench docs clean
+.PHONY: build test env browser ckan-env portal lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
 
-test: env browser ## run the whole test suite
+test: env browser ckan-env ## run the whole test suite
 	$(RUN) pytest
+
+ckan-env: .ckan-venv/.synced ## CKAN 2.12 in its own environment, PostgreSQL 15 and Redis, for the publishing tests
+
+.ckan-venv/.synced:
+	@command -v redis-server >/dev/null && test -x /usr/lib/postgresql/15/bin/postgres && test -f /usr/include/postgresql/libpq-fe.h || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 redis-server libpq-dev >/dev/null; }
+	$(PYTHON) -m venv .ckan-venv
+	.ckan-venv/bin/pip install --quiet --disable-pip-version-check "ckan[requirements]==2.12.0"
+	touch $@
 
 browser: ## Debian's Chromium, for the tests that open the generated pages
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -36,7 +45,7 @@ bench: env ## print speed and memory figures of the pipeline
 	$(RUN) python bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) .ckan-venv build .pytest_cache test-output
 
 docs: env ## regenerate the README's data dictionary from schemas/
 	$(RUN) python -m pipelines.docs

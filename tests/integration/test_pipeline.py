@@ -120,3 +120,10 @@ def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
     texts = {p.stem: normalize(p.read_text(encoding="utf-8")) for p in (ROOT / "sources").glob("*.txt")}
     for row in citations:
         assert texts[row["source_id"]][row["char_start"]:row["char_end"]] == row["quote"]
+
+
+def test_readme_data_dictionary_is_generated_from_the_current_schemas():
+    from pipelines.config import load_config
+    from pipelines.docs import updated_readme
+
+    assert (ROOT / "README.md").read_text(encoding="utf-8") == updated_readme(load_config(ROOT)), "run `make docs`"
