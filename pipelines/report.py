@@ -5,6 +5,7 @@ A static page with inline CSS and inline SVG figures: no script, no network, rea
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
@@ -194,7 +195,8 @@ svg text{{font-family:inherit;font-size:12px}} article{{margin-bottom:1.2rem}}
 
 
 def _section(title: str, body: str) -> str:
-    return f"<section><h2>{escape(title)}</h2>\n{body}\n</section>"
+    anchor = "-".join(title.lower().split())
+    return f'<section id="{anchor}"><h2>{escape(title)}</h2>\n{body}\n</section>'
 
 
 def _year_axis(x, first: int, last: int, y: float, top: float) -> list[str]:
@@ -220,7 +222,6 @@ def _ok(valid: bool) -> str:
 
 
 def _rel(path: Path, start: Path) -> str:
-    import os
     return os.path.relpath(path, start)
 
 
