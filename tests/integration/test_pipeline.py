@@ -47,7 +47,8 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), encoding="utf-8")
     result = dvc(project, "repro")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ran(result) == {"cite", "build", "validate", "quality", "package", "report"}, result.stdout
+    # citation reads datapackage.json, whose hashes change with any table
+    assert ran(result) == {"cite", "build", "validate", "quality", "package", "report", "portal", "citation"}, result.stdout
     published = (project / "data" / "attacks.csv").read_text(encoding="utf-8")
     assert "(edited)" in published
     assert ran(dvc(project, "repro")) == set()
