@@ -21,7 +21,7 @@ def run(config: Config) -> None:
 
     # Process
     located, seen = [], {}
-    for table, table_records in records.items():
+    for table_records in records.values():
         for record in table_records:
             for citation in record.citations:
                 row = locate(record, citation, texts, problems)

@@ -17,7 +17,7 @@ import pandas as pd
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import replace_dir_atomic, write_json_atomic
-from .schemas import fields_by_name, is_required, load_schema, precision_of, primary_key
+from .schemas import is_required, load_schema, precision_of, primary_key
 
 CORRECTNESS, DESCRIPTION = "correctness", "description"
 TYPE_PATTERNS = {"integer": r"-?\d+", "year": r"\d{4}", "number": r"-?\d+(\.\d+)?([eE][-+]?\d+)?",

@@ -5,7 +5,6 @@ import ast
 import datetime
 import json
 import re
-import shutil
 from pathlib import Path
 
 import frictionless

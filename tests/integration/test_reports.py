@@ -7,7 +7,6 @@ import http.server
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
