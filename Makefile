@@ -35,8 +35,7 @@ $(VENV)/.synced: requirements.lock
 	touch $@
 
 portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
-	$(RUN) datasette serve build/portal/kazakhstan-counter-terrorism.db --metadata build/portal/metadata.json \
-		--host 127.0.0.1 --port 8001
+	$(RUN) python -m pipelines.portal --serve
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock

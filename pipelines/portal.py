@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import tempfile
+from pathlib import Path
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
@@ -99,7 +101,17 @@ def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str)
     }
 
 
+def serve(config: Config, port: int) -> None:
+    """Serve the exported database with Datasette on 127.0.0.1 (the paths come from params.yaml)."""
+    out_dir = config.path("portal_dir")
+    datasette = Path(sys.executable).parent / "datasette"
+    os.execv(datasette, [str(datasette), "serve", str(out_dir / config.params["portal"]["database"]),
+                         "--metadata", str(out_dir / "metadata.json"), "--host", "127.0.0.1", "--port", str(port)])
+
+
 def main() -> None:
+    if "--serve" in sys.argv:
+        serve(load_config(), int(os.environ.get("PORT", "8001")))
     run_stage("portal", lambda: run(load_config()))
 
 

@@ -10,7 +10,7 @@ from .descriptor import package as package_descriptor
 from .errors import Problems, run_stage
 from .fileio import sha256_file, write_json_atomic
 from .rules import RULES, Tables
-from .schemas import load_schema, pandera_schema, primary_key, read_table
+from .schemas import fields_by_name, load_schema, pandera_schema, primary_key, read_table
 
 
 def run(config: Config, today: dt.date | None = None) -> None:
@@ -25,7 +25,7 @@ def run(config: Config, today: dt.date | None = None) -> None:
         frames[table], bad_cells = read_table(tables_dir / f"{table}.csv", schemas[table])
         for row, name, cell in bad_cells:
             problems.add(table, _record_id(frames[table], schemas[table], row), name,
-                         f"expected {schemas[table]['fields'][_index(schemas[table], name)]['type']}, found {cell!r}")
+                         f"expected {fields_by_name(schemas[table])[name]['type']}, found {cell!r}")
 
     # Process
     summary = {
@@ -92,10 +92,6 @@ def _record_id(frame, schema: dict, row) -> str | None:
     if row is None or not 0 <= row < len(frame):
         return None
     return "/".join(str(frame.iloc[row][k]) for k in primary_key(schema))
-
-
-def _index(schema: dict, name: str) -> int:
-    return [f["name"] for f in schema["fields"]].index(name)
 
 
 def main() -> None:

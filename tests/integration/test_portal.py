@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_project, run_stages
+from pipelines.config import load_config
 from test_reports import OUTPUT
 
 DATABASE = yaml.safe_load((ROOT / "params.yaml").read_text())["portal"]["database"]
@@ -25,7 +26,7 @@ def portal(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("portal") / "project")
     result = run_stages(project, ["portal"])
     assert result.returncode == 0, result.stderr
-    return project / "build" / "portal"
+    return load_config(project).path("portal_dir")
 
 
 @pytest.fixture(scope="module")

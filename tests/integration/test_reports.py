@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_stages
+from pipelines.config import load_config
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(REPORTS.rglob("*.html"))
@@ -126,13 +127,13 @@ def test_great_expectations_is_imported_by_the_quality_stage_only():
 
 
 def test_quality_stage_fails_the_build_on_a_correctness_expectation(mini):
-    table = mini / "build" / "tables" / "attacks.csv"
+    table = load_config(mini).path("tables_dir") / "attacks.csv"
     table.write_text(table.read_text(encoding="utf-8").replace(",KZ,", ",Kazakhstan,"), encoding="utf-8")
-    before = (mini / "reports" / "quality.json").read_bytes()
+    before = load_config(mini).path("quality").read_bytes()
     result = run_stages(mini, ["quality"])
     assert result.returncode == 1
     assert "quality failed" in result.stderr and "attacks" in result.stderr and "country" in result.stderr
-    assert (mini / "reports" / "quality.json").read_bytes() == before
+    assert load_config(mini).path("quality").read_bytes() == before
 
 
 def test_descriptive_expectations_are_reported_but_do_not_fail():
