@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env browser ckan-env portal lock bench docs clean
+.PHONY: build test env browser ckan-env interop-env portal lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
 
-test: env browser ckan-env ## run the whole test suite
+test: env browser ckan-env interop-env ## run the whole test suite
 	$(RUN) pytest
 
 ckan-env: .ckan-venv/.synced ## CKAN 2.12 in its own environment, PostgreSQL 15 and Redis, for the publishing tests
@@ -20,6 +20,19 @@ ckan-env: .ckan-venv/.synced ## CKAN 2.12 in its own environment, PostgreSQL 15 
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 redis-server libpq-dev >/dev/null; }
 	$(PYTHON) -m venv .ckan-venv
 	.ckan-venv/bin/pip install --quiet --disable-pip-version-check "ckan[requirements]==2.12.0"
+	touch $@
+
+interop-env: .interop-venv/.synced tests/interop/node/node_modules/.synced ## the other Data Package clients the interoperability test reads the package with
+
+.interop-venv/.synced: tests/interop/requirements-v1.lock | env
+	$(PYTHON) -m venv .interop-venv
+	$(BIN)/uv pip sync --quiet --python .interop-venv/bin/python tests/interop/requirements-v1.lock
+	touch $@
+
+tests/interop/node/node_modules/.synced: tests/interop/node/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 browser: ## Debian's Chromium, for the tests that open the generated pages
@@ -44,7 +57,7 @@ bench: env ## print speed and memory figures of the pipeline
 	$(RUN) python bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) .ckan-venv build .pytest_cache test-output
+	rm -rf $(VENV) .ckan-venv .interop-venv tests/interop/node/node_modules build .pytest_cache test-output
 
 docs: env ## regenerate the README's data dictionary from schemas/
 	$(RUN) python -m pipelines.docs

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
-from .fileio import csv_text, replace_dir_atomic
+from .fileio import LOCATIONS, csv_text, replace_dir_atomic, write_json_atomic
 from .records import Record, load_records
 from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
                       precision_of, primary_key)
@@ -18,9 +18,12 @@ def run(config: Config) -> None:
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
     records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
-                                     config.curated_tables, config.root)
+                                     config.curated_tables, config.root,
+                                     config.params["records"]["max_file_bytes"])
 
     # Process
+    locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}
+    locations.update({table: {r.record_id: r.where for r in rs} for table, rs in records.items()})
     tables = {"sources": sources, "citations": citations}
     for table, table_records in records.items():
         tables[table] = [record_row(record, schemas[table], problems) for record in table_records]
@@ -33,6 +36,7 @@ def run(config: Config) -> None:
             header = [f["name"] for f in schemas[table]["fields"]]
             rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in primary_key(schemas[table])])
             (staging / f"{table}.csv").write_text(csv_text(header, rows), encoding="utf-8", newline="")
+        write_json_atomic(staging / LOCATIONS, locations)
 
 
 def record_row(record: Record, schema: dict, problems: Problems) -> dict:

@@ -5,10 +5,10 @@ import hashlib
 import json
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, shown
 from .fileio import write_json_atomic
 from .records import load_records
-from .textnorm import find_all, normalize
+from .textnorm import closest_passage, differences, find_all, normalize
 
 
 def run(config: Config) -> None:
@@ -17,7 +17,8 @@ def run(config: Config) -> None:
     texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
     records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
-                                     config.curated_tables, config.root)
+                                     config.curated_tables, config.root,
+                                     config.params["records"]["max_file_bytes"])
 
     # Process
     located, seen = [], {}
@@ -53,19 +54,32 @@ def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict 
         return None
     quote = normalize(citation.quote)
     offsets = find_all(texts[citation.source_id], quote)
-    if len(offsets) != 1:
-        found = "is not in" if not offsets else f"occurs {len(offsets)} times in"
-        advice = "copy it verbatim from the source" if not offsets else "extend it until it is unique"
+    if not offsets:
         problems.add(where, record.record_id, "citations.quote",
-                     f"quote {found} source {citation.source_id!r} ({advice}): {quote!r}")
+                     f"quote is not in source {citation.source_id!r} (copy it verbatim from the source): {shown(quote, 200)}"
+                     + _closest(texts[citation.source_id], quote))
+        return None
+    if len(offsets) > 1:
+        problems.add(where, record.record_id, "citations.quote",
+                     f"quote occurs {len(offsets)} times in source {citation.source_id!r} (extend it until it is "
+                     f"unique; it is at characters {', '.join(map(str, offsets[:5]))}): {shown(quote, 200)}")
         return None
     start = offsets[0]
     return {
         "citation_id": citation_id(record.table, record.record_id, citation.field, citation.source_id, quote),
         "resource": record.table, "record_id": record.record_id, "field": citation.field,
         "stated_value": citation.stated_value, "source_id": citation.source_id, "quote": quote,
-        "char_start": start, "char_end": start + len(quote),
+        "char_start": start, "char_end": start + len(quote), "where": where,
     }
+
+
+def _closest(text: str, quote: str) -> str:
+    span = closest_passage(text, quote)
+    if span is None:
+        return "; no passage of the source resembles it"
+    passage = text[span[0]:span[1]]
+    return (f"; the closest passage, at character {span[0]}, is {shown(passage, 300)}; "
+            + "; ".join(differences(passage, quote)))
 
 
 def main() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import Config
-from .fileio import sha256_file
+from .fileio import DIALECT, sha256_file
 from .schemas import load_schema
 
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 LICENSE = {
     "name": "CC-BY-4.0",
     "title": "Creative Commons Attribution 4.0",
@@ -19,7 +20,7 @@ def resource(config: Config, table: str, tables_dir: Path, integrity: bool) -> d
     path = tables_dir / f"{table}.csv"
     entry = {
         "name": table, "type": "table", "path": str(path.relative_to(config.root)),
-        "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+        "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "dialect": DIALECT,
         "title": schema.get("title", table), "description": schema.get("description", ""),
         "schema": str((config.path("schemas_dir") / f"{table}.schema.json").relative_to(config.root)),
     }
@@ -32,7 +33,7 @@ def resource(config: Config, table: str, tables_dir: Path, integrity: bool) -> d
 def package(config: Config, tables_dir: Path, sources: list[dict], integrity: bool = True) -> dict:
     meta = config.params["package"]
     return {
-        "name": meta["name"], "title": meta["title"], "description": meta["description"],
+        "$schema": PROFILE, "name": meta["name"], "title": meta["title"], "description": meta["description"],
         "version": meta["version"], "created": meta["created"],
         **({"homepage": meta["homepage"]} if meta.get("homepage") else {}),
         "licenses": [LICENSE],

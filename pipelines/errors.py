@@ -6,6 +6,17 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 
+MAX_MESSAGE = 1500
+
+
+def shown(value, limit: int = 80, quote: bool = True) -> str:
+    """A value as it may be quoted back in a message: repr'd, and cut to `limit` characters with its length."""
+    text = repr(value) if quote else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(str(value)):,} characters)"
+
+
 @dataclass(frozen=True)
 class Problem:
     where: str  # a file path or a table name
@@ -16,10 +27,10 @@ class Problem:
     def __str__(self) -> str:
         parts = [self.where]
         if self.record is not None:
-            parts.append(f"record {self.record!r}")
+            parts.append(f"record {shown(self.record)}")
         if self.field is not None:
-            parts.append(f"field {self.field!r}")
-        return ": ".join([", ".join(parts), self.message])
+            parts.append(f"field {shown(self.field)}")
+        return ": ".join([", ".join(parts), shown(self.message, MAX_MESSAGE, quote=False)])
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+# Beside the built tables: where each record and citation was written (records/<table>.yaml:<line>), so that
+# the validate stage can point a curator at the line to edit rather than at a table row.
+LOCATIONS = "locations.json"
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,10 +56,18 @@ def replace_dir_atomic(target: Path) -> Iterator[Path]:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+# The one CSV dialect every published table is written in, declared as it is in datapackage.json (Data Package
+# v2 Table Dialect) so that no client has to guess it.
+DIALECT = {"$schema": "https://datapackage.org/profiles/2.0/tabledialect.json", "header": True, "delimiter": ",",
+           "lineTerminator": "\n", "quoteChar": '"', "doubleQuote": True, "skipInitialSpace": False}
+
+
 def csv_text(header: list[str], rows: list[dict]) -> str:
-    """CSV with a header, LF line ends, minimal quoting; None is an empty cell, booleans true/false."""
+    """CSV in DIALECT: a header, LF line ends, minimal quoting; None is an empty cell, booleans true/false."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", extrasaction="raise")
+    writer = csv.DictWriter(buffer, fieldnames=header, delimiter=DIALECT["delimiter"], quotechar=DIALECT["quoteChar"],
+                            doublequote=DIALECT["doubleQuote"], lineterminator=DIALECT["lineTerminator"],
+                            quoting=csv.QUOTE_MINIMAL, extrasaction="raise")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(row.get(k)) for k in header})

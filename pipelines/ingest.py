@@ -6,7 +6,7 @@ import yaml
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
-from .schemas import parse_partial_date
+from .schemas import check_text, fields_by_name, load_schema, parse_partial_date
 from .textnorm import normalize
 
 CATALOG_KEYS = {"source_id", "file", "received_as", "title", "author", "publisher", "published", "url",
@@ -80,12 +80,19 @@ def _source_row(config: Config, entry: dict, problems: Problems) -> dict | None:
             published, precision = parse_partial_date(entry["published"])
         except ValueError as error:
             problems.add(where, source_id, "published", str(error))
-    return {
+    row = {
         "source_id": source_id, "title": entry["title"], "author": entry.get("author"),
         "publisher": entry.get("publisher"), "published": published, "published_precision": precision,
         "url": entry.get("url"), "language": entry["language"], "sha256": found,
         "path": str(path.relative_to(config.root)), "note": entry.get("note"),
     }
+    for name, field in fields_by_name(load_schema(config.path("schemas_dir"), "sources")).items():
+        if isinstance(row.get(name), str):
+            try:
+                check_text(field, row[name])
+            except ValueError as error:
+                problems.add(where, source_id, name, str(error))
+    return row
 
 
 def main() -> None:

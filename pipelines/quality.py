@@ -33,7 +33,10 @@ def run(config: Config) -> None:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)  # no tqdm in build logs
     docs_dir = Path(tempfile.mkdtemp(prefix="gx-docs-"))
     context.add_data_docs_site(site_name="reports", site_config={
         "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},

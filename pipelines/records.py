@@ -1,4 +1,10 @@
-"""Loads the curated records (records/<table>.yaml) and checks their shape against the table's schema."""
+"""Loads the curated records (records/<table>.yaml) and checks their shape against the table's schema.
+
+A record file is read strictly, with libyaml (yaml.CSafeLoader), before any value is used: it must be UTF-8,
+no larger than params.yaml's records.max_file_bytes, free of YAML aliases, anchors and merge keys (curated
+records never need them, and they are how "billion laughs" files expand), and no mapping may repeat a key
+(YAML itself keeps the last value without a word).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,10 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Problems
-from .schemas import canonical, fields_by_name, load_schema, precision_of, primary_key
+from .errors import Problems, shown
+from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
+DEFAULT_MAX_FILE_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -30,93 +37,176 @@ class Record:
     citations: tuple[Citation, ...]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line each mapping starts on, as key '__line__'."""
+class _RecordLoader(yaml.CSafeLoader):
+    """libyaml's safe loader; every mapping remembers the line it starts on, as key '__line__'."""
 
 
-def _mapping_with_line(loader, node, deep=False):
-    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+def _mapping_with_line(loader, node):
+    mapping = {loader.construct_object(k, deep=True): loader.construct_object(v, deep=True) for k, v in node.value}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+_RecordLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def load_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: Path) -> tuple[dict[str, list[Record]], Problems]:
+def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, problems: Problems):
+    """The file's YAML as Python values, or None after adding every problem that stops it being read."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        problems.add(shown_path, None, None, f"is {size:,} bytes; a record file may be at most {max_bytes:,} bytes "
+                     "(params.yaml records.max_file_bytes): look for a pasted document, or split the table's records")
+        return None
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        problems.add(f"{shown_path}:{line}", None, None,
+                     f"is not UTF-8: byte 0x{data[error.start]:02x} at offset {error.start} (line {line}, column "
+                     f"{column}) is not valid UTF-8; re-save the file with the UTF-8 encoding (it was probably "
+                     "saved as Windows-1251, Latin-1 or UTF-16)")
+        return None
+    loader = _RecordLoader(text.removeprefix("\ufeff"))
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        before = len(problems)
+        _check_nodes(node, shown_path, key, problems)
+        if len(problems) > before:
+            return None
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:
+        problems.add(shown_path, None, None, f"not valid YAML: {shown(str(error), 300, quote=False)}".replace("\n", " "))
+        return None
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(root, shown_path, key: str | None, problems: Problems) -> None:
+    """Refuse aliases (a node reached twice), merge keys and repeated keys, naming line and record."""
+    seen: set[int] = set()
+    stack = [(root, None)]
+    while stack:
+        node, record_id = stack.pop()
+        if id(node) in seen:
+            problems.add(f"{shown_path}:{node.start_mark.line + 1}", record_id, None,
+                         "uses a YAML anchor and alias (&name … *name); write every value out in full")
+            return  # one is enough: an alias bomb would repeat this millions of times
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, record_id) for child in reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            record_id = record_id or _scalar_value(node, key)
+            names: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == _MERGE_TAG:
+                    problems.add(f"{shown_path}:{line}", record_id, None,
+                                 "uses a YAML merge key (<<); write every value out in full")
+                    continue
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if name in names:
+                    problems.add(f"{shown_path}:{line}", record_id, name,
+                                 f"appears twice in one mapping (first at line {names[name]}); YAML would keep only "
+                                 "the last value: delete one")
+                elif name is not None:
+                    names[name] = line
+                stack.append((key_node, record_id))
+                stack.append((value_node, record_id))
+
+
+def _scalar_value(node, key: str | None) -> str | None:
+    for key_node, value_node in node.value:
+        if key is not None and getattr(key_node, "value", None) == key and isinstance(value_node, yaml.ScalarNode):
+            return value_node.value
+    return None
+
+
+def load_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: Path,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[dict[str, list[Record]], Problems]:
     """Every table's records, and every problem of shape found (all of them, not the first)."""
     problems = Problems()
+    citation_fields = fields_by_name(load_schema(schemas_dir, "citations"))
     loaded = {}
     for table in tables:
-        loaded[table] = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root, problems)
+        loaded[table] = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root,
+                                    max_file_bytes, citation_fields, problems)
     return loaded, problems
 
 
-def _load_table(path: Path, table: str, schema: dict, root: Path, problems: Problems) -> list[Record]:
-    shown = path.relative_to(root) if path.is_relative_to(root) else path
+def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes: int, citation_fields: dict,
+                problems: Problems) -> list[Record]:
+    shown_path = path.relative_to(root) if path.is_relative_to(root) else path
     if not path.exists():
-        problems.add(shown, None, None, "records file is missing")
+        problems.add(shown_path, None, None, "records file is missing")
         return []
-    try:
-        items = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except yaml.YAMLError as error:
-        problems.add(shown, None, None, f"not valid YAML: {error}".replace("\n", " "))
-        return []
+    (key,) = primary_key(schema)
+    items = read_yaml_strictly(path, shown_path, max_file_bytes, key, problems)
     if items is None:
         return []
     if not isinstance(items, list):
-        problems.add(shown, None, None, f"expected a list of records, found {type(items).__name__}")
+        problems.add(shown_path, None, None, f"expected a list of records, found {type(items).__name__}")
         return []
     fields = fields_by_name(schema)
-    (key,) = primary_key(schema)
     derived = set(precision_of(schema).values())
     records = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            problems.add(shown, f"#{number}", None, f"expected a mapping of column: value, found {item!r}")
+            problems.add(shown_path, f"#{number}", None, f"expected a mapping of column: value, found {shown(item)}")
             continue
         item = dict(item)
-        where = f"{shown}:{item.pop('__line__')}"
+        where = f"{shown_path}:{item.pop('__line__')}"
         record_id = item.get(key)
         if not isinstance(record_id, str) or not record_id.strip():
-            problems.add(where, f"#{number}", key, f"expected the record's id, found {record_id!r}")
+            problems.add(where, f"#{number}", key, f"expected the record's id, found {shown(record_id)}")
             continue
         for name in item:
             if name in derived:
                 problems.add(where, record_id, name, f"is derived from {name.removesuffix('_precision')!r}; write the date at its precision (YYYY, YYYY-MM or YYYY-MM-DD) instead")
             elif name not in fields and name != "citations":
-                problems.add(where, record_id, name, f"unknown column; expected one of {sorted(set(fields) - derived)}")
-        citations = _citations(item.pop("citations", None), where, record_id, fields, derived, key, problems)
+                problems.add(where, record_id, shown(name, quote=False), f"unknown column; expected one of {sorted(set(fields) - derived)}")
+        citations = _citations(item.pop("citations", None), where, record_id, fields, derived, key, citation_fields, problems)
         values = {k: v for k, v in item.items() if k in fields and k not in derived}
         records.append(Record(table, where, record_id, values, citations))
     return records
 
 
-def _citations(items, where, record_id, fields, derived, key, problems) -> tuple[Citation, ...]:
+def _citations(items, where, record_id, fields, derived, key, citation_fields, problems) -> tuple[Citation, ...]:
     if not isinstance(items, list) or not items:
         problems.add(where, record_id, "citations", "expected a non-empty list of citations (every record is sourced)")
         return ()
     citations = []
     for item in items:
         if not isinstance(item, dict):
-            problems.add(where, record_id, "citations", f"expected a mapping with source_id and quote, found {item!r}")
+            problems.add(where, record_id, "citations", f"expected a mapping with source_id and quote, found {shown(item)}")
             continue
         item = dict(item)
         line = item.pop("__line__")
         here = f"{where.rsplit(':', 1)[0]}:{line}"
         for name in set(item) - CITATION_KEYS:
-            problems.add(here, record_id, f"citations.{name}", f"unknown key; expected {sorted(CITATION_KEYS)}")
+            problems.add(here, record_id, f"citations.{shown(name, quote=False)}", f"unknown key; expected {sorted(CITATION_KEYS)}")
         source_id, quote = item.get("source_id"), item.get("quote")
         field, stated = item.get("field"), item.get("stated_value")
         ok = True
         if not isinstance(source_id, str) or not source_id:
-            problems.add(here, record_id, "citations.source_id", f"expected a source id, found {source_id!r}")
+            problems.add(here, record_id, "citations.source_id", f"expected a source id, found {shown(source_id)}")
             ok = False
         if not isinstance(quote, str) or not quote.strip():
-            problems.add(here, record_id, "citations.quote", f"expected the verbatim quote, found {quote!r}")
+            problems.add(here, record_id, "citations.quote", f"expected the verbatim quote, found {shown(quote)}")
             ok = False
+        for name, value in (("quote", quote), ("stated_value", stated)):
+            if isinstance(value, str):
+                try:
+                    check_text(citation_fields[name], value)
+                except ValueError as error:
+                    problems.add(here, record_id, f"citations.{name}", str(error))
+                    ok = False
         if field is not None and (field not in fields or field in derived or field == key):
-            problems.add(here, record_id, "citations.field", f"expected a column of the table other than the id, found {field!r}")
+            problems.add(here, record_id, "citations.field", f"expected a column of the table other than the id, found {shown(field)}")
             ok = False
         if stated is not None and field is None:
             problems.add(here, record_id, "citations.stated_value", "a stated_value needs the field it is a value of")

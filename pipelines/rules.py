@@ -12,7 +12,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from .schemas import canonical, canonical_cell, compatible, fields_by_name, precision_of, primary_key
+from .errors import shown
+from .schemas import FORMULA_STARTS, canonical, canonical_cell, compatible, fields_by_name, precision_of, primary_key
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -171,6 +172,24 @@ def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
                 f"{'empty' if plausible else 'implausible_usd_conversion'}")
 
 
+def text_cells_safe(t: Tables) -> Iterator[Finding]:
+    """No text cell of any table, derived ones included, holds a control character or starts like a formula."""
+    control = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+    for table, frame in t.frames.items():
+        for field in t.schemas[table]["fields"]:
+            if field["type"] != "string" or field["name"] not in frame.columns:
+                continue
+            cells = frame[field["name"]].dropna()
+            bad = cells[cells.str.contains(control, regex=True) | cells.str.startswith(FORMULA_STARTS)]
+            for row, cell in bad.items():
+                yield table, _id_at(t, table, row), field["name"], (
+                    f"{shown(cell)} holds a control character or starts with one of {list(FORMULA_STARTS)}")
+
+
+def _id_at(t: Tables, table: str, row) -> str:
+    return "/".join(str(t.frames[table].at[row, k]) for k in primary_key(t.schemas[table]))
+
+
 def _published(schema: dict, row: pd.Series, name: str) -> str | None:
     if pd.isna(row[name]):
         return None
@@ -180,4 +199,4 @@ def _published(schema: dict, row: pd.Series, name: str) -> str | None:
 
 RULES = [every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
          dates_within_precision, periods_in_order, organizations_of_the_right_kind,
-         no_duplicates_under_another_id, usd_conversions_flagged]
+         no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
+
+from .errors import shown
 
 PRECISIONS = ("day", "month", "year")
 _WIDTH = {"year": 4, "month": 7, "day": 10}
@@ -44,6 +47,35 @@ def is_required(field: dict) -> bool:
     return bool(field.get("constraints", {}).get("required"))
 
 
+# --- text cells: the one place where every text value is checked ---------------------------------------
+
+# C0 and C1 control characters and DEL; tab, line feed and carriage return only where a column says so.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_CONTROL = re.compile(r"[\t\n\r]")
+_CONTROL_NAMES = {0x00: "NULL", 0x07: "BELL", 0x08: "BACKSPACE", 0x09: "TAB", 0x0A: "LINE FEED", 0x0B: "VERTICAL TAB",
+                  0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE"}
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_text(field: dict, value: str) -> None:
+    """Raise ValueError naming what is wrong with a text value for `field`: control characters, a leading
+    formula sign, or more characters than the field's maxLength."""
+    bad = _CONTROL.search(value) or (None if field.get("x-multiline") else _LINE_CONTROL.search(value))
+    if bad:
+        char = bad.group()
+        name = unicodedata.name(char, None) or _CONTROL_NAMES.get(ord(char), "a control character")
+        raise ValueError(f"contains U+{ord(char):04X} ({name}) at character {bad.start() + 1}; text cells must not "
+                         "hold control characters or line breaks: delete it (it often comes from copying out of a PDF)")
+    if value.startswith(FORMULA_STARTS):
+        raise ValueError(f"starts with {value[0]!r}, which a spreadsheet opening the CSV would run as a formula; "
+                         "reword it to start with a letter, digit or quote mark (a quote can start after the sign)")
+    limit = field.get("constraints", {}).get("maxLength")
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"is {len(value):,} characters long; {field['name']!r} allows at most {limit:,} "
+                         "(maxLength in its Table Schema)")
+
+
 # --- values ---------------------------------------------------------------------------------------------
 
 def parse_partial_date(value) -> tuple[str, str]:
@@ -53,12 +85,12 @@ def parse_partial_date(value) -> tuple[str, str]:
     text = str(value).strip()
     match = _PARTIAL_DATE.match(text)
     if not match or isinstance(value, bool):
-        raise ValueError(f"expected a date YYYY, YYYY-MM or YYYY-MM-DD, found {value!r}")
+        raise ValueError(f"expected a date YYYY, YYYY-MM or YYYY-MM-DD, found {shown(value)}")
     year, month, day = match.groups()
     try:
         first = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        raise ValueError(f"expected a date YYYY, YYYY-MM or YYYY-MM-DD, found {value!r}: no such day") from None
+        raise ValueError(f"expected a date YYYY, YYYY-MM or YYYY-MM-DD, found {shown(value)}: no such day") from None
     return first.isoformat(), ("day" if day else "month" if month else "year")
 
 
@@ -69,23 +101,29 @@ def cell_value(field: dict, value) -> str | int | float | bool:
     if separator and isinstance(value, list):
         items = [str(v).strip() for v in value]
         if any(not item or separator in item for item in items):
-            raise ValueError(f"expected a list of non-empty names without {separator!r}, found {value!r}")
-        return separator.join(items)
+            raise ValueError(f"expected a list of non-empty names without {separator!r}, found {shown(value)}")
+        for item in items:
+            check_text({**field, "constraints": {}}, item)
+        joined = separator.join(items)
+        check_text(field, joined)
+        return joined
     if kind == "string":
         if not isinstance(value, str):
-            raise ValueError(f"expected text, found {type(value).__name__} {value!r} (quote it in YAML)")
-        return str(value).strip()
+            raise ValueError(f"expected text, found {type(value).__name__} {shown(value)} (quote it in YAML)")
+        text = value.strip()
+        check_text(field, text)
+        return text
     if kind in ("integer", "year"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected a whole number, found {value!r}")
+            raise ValueError(f"expected a whole number, found {shown(value)}")
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"expected a number, found {value!r}")
+            raise ValueError(f"expected a number, found {shown(value)}")
         return int(value) if float(value).is_integer() else value
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise ValueError(f"expected true or false, found {value!r}")
+            raise ValueError(f"expected true or false, found {shown(value)}")
         return value
     if kind == "date":
         return parse_partial_date(value)[0]
@@ -101,7 +139,7 @@ def canonical(field: dict, value) -> str:
     if kind in ("integer", "year"):
         number = float(str(value).replace(",", "").strip())
         if not number.is_integer():
-            raise ValueError(f"expected a whole number, found {value!r}")
+            raise ValueError(f"expected a whole number, found {shown(value)}")
         return str(int(number))
     if kind == "number":
         return repr(float(str(value).replace(",", "").strip()))

@@ -8,7 +8,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .descriptor import package as package_descriptor
 from .errors import Problems, run_stage
-from .fileio import sha256_file, write_json_atomic
+from .fileio import LOCATIONS, sha256_file, write_json_atomic
 from .rules import RULES, Tables
 from .schemas import fields_by_name, load_schema, pandera_schema, primary_key, read_table
 
@@ -20,7 +20,9 @@ def run(config: Config, today: dt.date | None = None) -> None:
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     texts = {s["source_id"]: (config.path("ingested_dir") / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in sources}
-    frames, problems = {}, Problems()
+    locations_file = tables_dir / LOCATIONS
+    locations = json.loads(locations_file.read_text(encoding="utf-8")) if locations_file.exists() else {}
+    frames, problems = {}, LocatedProblems(locations)
     for table in config.all_tables:
         frames[table], bad_cells = read_table(tables_dir / f"{table}.csv", schemas[table])
         for row, name, cell in bad_cells:
@@ -42,6 +44,20 @@ def run(config: Config, today: dt.date | None = None) -> None:
     write_json_atomic(config.path("validation"), summary)
 
 
+class LocatedProblems(Problems):
+    """Problems found in a built table, placed at the line of records/<table>.yaml the curator edits, where known."""
+
+    def __init__(self, locations: dict[str, dict[str, str]]):
+        super().__init__()
+        self.locations = locations
+
+    def add(self, where, record, field, message) -> None:
+        place = self.locations.get(str(where), {}).get(record)
+        if place is not None:
+            where = place if f"/{where}.yaml:" in place else f"{place} ({where})"
+        super().add(where, record, field, message)
+
+
 def frictionless_problems(config, tables_dir: Path, sources, frames, schemas, problems: Problems) -> dict:
     """Types, constraints, primary and foreign keys, as frictionless itself checks them."""
     import frictionless
@@ -54,9 +70,11 @@ def frictionless_problems(config, tables_dir: Path, sources, frames, schemas, pr
         return {"valid": False, "errors": 1, "version": frictionless.__version__}
     count = 0
     for task in report.tasks:
-        for row, name, kind, message in task.flatten(["rowNumber", "fieldName", "type", "message"]):
+        for error in task.errors:
+            row = getattr(error, "row_number", None)
+            name = getattr(error, "field_name", None) or ",".join(getattr(error, "field_names", None) or []) or None
             record = _record_id(frames[task.name], schemas[task.name], row - 2) if row else None
-            problems.add(task.name, record, name, f"frictionless {kind}: {message}")
+            problems.add(task.name, record, name, f"frictionless {error.type}: {error.message}")
             count += 1
     return {"valid": report.valid, "errors": count, "version": frictionless.__version__}
 

@@ -2,23 +2,37 @@
 from __future__ import annotations
 
 import re
+import time
 
+import pytest
 import yaml
 
 from conftest import run_stages, snapshot
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value shared by two records out twice, as a curator would: record files refuse aliases."""
+
+    def ignore_aliases(self, data):
+        return True
 
 
 def edit_records(project, table, change):
     path = project / "records" / f"{table}.yaml"
     records = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(records)
-    path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.dump(records, Dumper=_NoAliases, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def fails_leaving_outputs(project, *expected: str) -> str:
+def fails_leaving_outputs(project, *expected: str, within: float = 60.0) -> str:
+    """Run the pipeline: it must fail, without a traceback, naming what `expected` says, within `within` seconds,
+    and leave every published output byte-identical."""
     before = snapshot(project)
+    started = time.monotonic()
     result = run_stages(project)
-    assert result.returncode != 0
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert elapsed < within, f"took {elapsed:.1f} s"
     assert "Traceback" not in result.stderr, result.stderr
     for text in expected:
         assert re.search(text, result.stderr), f"{text!r} not in:\n{result.stderr}"
@@ -112,3 +126,87 @@ def test_every_problem_is_reported_at_once(mini):
     edit_records(mini, "laws", change)
     stderr = fails_leaving_outputs(mini, "field 'adopted'", "field 'act_type'")
     assert "2 problem(s)" in stderr
+
+
+# --- malformed input a curator's mistake can make: refused with file, line, record and field -------------
+
+def replace_in_records(project, table, old, new, count=1):
+    path = project / "records" / f"{table}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def test_the_same_key_twice_in_one_record(mini):
+    replace_in_records(mini, "attacks", "  country: KZ\n", "  country: KZ\n  country: AF\n")
+    fails_leaving_outputs(mini, r"records/attacks.yaml:4\b", "attack-2016-aktobe", "field 'country'",
+                          "appears twice", "first at line 3")
+
+
+def test_a_control_character_in_a_value(mini):
+    replace_in_records(mini, "attacks", "summary: Attack on two gun shops", 'summary: "Attack on two\\0 gun shops')
+    replace_in_records(mini, "attacks", "military unit in Aktobe.\n", 'military unit in Aktobe."\n')
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'summary'", "U\\+0000 \\(NULL\\)")
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://example.org\")", "+1+1", "@SUM(A1)", "-2+3"])
+def test_text_a_spreadsheet_would_run_as_a_formula(mini, value):
+    edit_records(mini, "attacks", lambda rs: rs[0].update(city=value))
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'city'",
+                          f"starts with '\\{value[0]}'", "formula")
+
+
+def test_a_quote_that_starts_like_a_formula(mini):
+    edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].update(quote="- " + rs[0]["citations"][0]["quote"]))
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "citations.quote", "formula")
+
+
+def test_an_absurdly_long_value_in_a_short_column(mini):
+    edit_records(mini, "attacks", lambda rs: rs[0].update(region="x" * 2_000_000))
+    stderr = fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'region'",
+                                   "2,000,000 characters long", "at most 100")
+    assert len(stderr) < 5_000, "the value is quoted back whole"
+
+
+def test_a_record_file_above_the_size_limit(mini):
+    path = mini / "records" / "laws.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "# " + "padding " * 700_000 + "\n", encoding="utf-8")
+    stderr = fails_leaving_outputs(mini, "records/laws.yaml", "bytes; a record file may be at most 5,000,000 bytes")
+    assert len(stderr) < 5_000
+
+
+def test_a_record_file_that_is_not_utf8(mini):
+    path = mini / "records" / "organizations.yaml"
+    text = path.read_text(encoding="utf-8").replace("name: Jund al-Khalifah", "name: Jund al-Khalifah caf\u00e9", 1)
+    path.write_bytes(text.encode("latin-1"))
+    fails_leaving_outputs(mini, r"records/organizations.yaml:\d+", "is not UTF-8", "byte 0xe9 at offset \\d+",
+                          r"line \d+, column \d+", "UTF-8 encoding")
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(mini):
+    lines = ['- org_id: bomb', '  name: &a0 "lol"']
+    lines += [f"  n{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    lines += ["  citations: *a9"]
+    (mini / "records" / "organizations.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stderr = fails_leaving_outputs(mini, r"records/organizations.yaml:\d+", "'bomb'", "anchor and alias", within=20)
+    assert len(stderr) < 5_000
+
+
+def test_a_broken_quote_shows_the_closest_passage_and_what_differs(mini):
+    quote = "Three servicemen and five civilians were killed in the attacks"
+    edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].update(quote=quote.replace("five", "six")))
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "citations.quote",
+                          "closest passage, at character \\d+", f"'{quote}'",
+                          "the source has 'five' where the quote has 'six'")
+
+
+def test_a_missing_space_is_named(mini):
+    quote = "Three servicemen and five civilians were killed in the attacks"
+    edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].update(quote=quote.replace("were killed", "werekilled")))
+    fails_leaving_outputs(mini, "citations.quote", "the source has 'were killed' where the quote has 'werekilled'")
+
+
+def test_validate_points_at_the_record_file_line(mini):
+    edit_records(mini, "court_bans", lambda rs: rs[0].update(org_id="no-such-org"))
+    fails_leaving_outputs(mini, r"records/court_bans.yaml:\d+, record 'ban-jund-al-khalifah', field 'org_id'",
+                          "foreign-key")

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import datetime as dt
 
 import pandas as pd
@@ -8,6 +11,7 @@ from pipelines.schemas import (canonical, canonical_cell, cell_value, compatible
 
 DATE = {"name": "d", "type": "date"}
 INT = {"name": "n", "type": "integer"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -89,3 +93,34 @@ def test_pandera_schema_enforces_every_constraint(tmp_path):
     assert ("kind", "c") in found  # enum
     assert ("id", "BAD") in found  # pattern
     assert not any(row.column == "n" and row.check == "not_nullable" for row in cases.itertuples())  # optional int
+
+
+def test_every_enum_is_declared_with_its_categories_and_every_text_column_has_a_max_length():
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        assert schema["$schema"] == "https://datapackage.org/profiles/2.0/tableschema.json", path.name
+        for field in schema["fields"]:
+            enum = field.get("constraints", {}).get("enum")
+            if enum:
+                assert [c["value"] for c in field["categories"]] == enum, f"{path.name} {field['name']}"
+                assert all(c["label"] for c in field["categories"])
+            elif field["type"] == "string":
+                assert field["constraints"].get("maxLength"), f"{path.name} {field['name']} has no maxLength"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("a\x00b", r"U\+0000 \(NULL\)"), ("a\x1bb", "ESCAPE"), ("line\nbreak", "LINE FEED"), ("\x85x", r"U\+0085"),
+    ("=1+1", "starts with '='"), ("+7 777", "starts with '\\+'"), ("-x", "starts with '-'"), ("@SUM(A1)", "starts with '@'"),
+    ("x" * 101, "101 characters long; 'city' allows at most 100"),
+])
+def test_check_text_refuses_what_no_text_cell_may_hold(value, message):
+    from pipelines.schemas import check_text
+
+    with pytest.raises(ValueError, match=message):
+        check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, value)
+
+
+def test_check_text_accepts_ordinary_text():
+    from pipelines.schemas import check_text
+
+    check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, "Aktobe – 2016 \"quoted\" 'x' = y")
