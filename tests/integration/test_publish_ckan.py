@@ -97,6 +97,7 @@ def test_publish_round_trips_resources_and_schemas(portal):
     for resource in package["resources"]:
         remote = by_name[resource["name"]]
         assert json.loads(remote["schema"]) == json.loads((ROOT / resource["schema"]).read_text(encoding="utf-8"))
+        assert json.loads(remote["dialect"]) == resource["dialect"]
         downloaded = urllib.request.urlopen(urllib.request.Request(remote["url"], headers={"Authorization": portal.token}), timeout=30).read()
         assert downloaded == (ROOT / resource["path"]).read_bytes(), resource["name"]
     descriptor = urllib.request.urlopen(by_name["datapackage"]["url"], timeout=30).read()
