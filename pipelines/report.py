@@ -1,4 +1,5 @@
-"""Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, validation.
+"""Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, statistics
+over time, source coverage, validation.
 
 A static page with inline CSS and inline SVG figures: no script, no network, readable without JavaScript.
 """
@@ -18,9 +19,9 @@ from .fileio import write_text_atomic
 from .schemas import load_schema, precision_of, primary_key, read_table
 
 TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date", "agreements": "signed",
-            "programmes": "approved"}
+            "programmes": "approved", "prosecutions": "verdict_date"}
 COLOURS = {"laws": "#1f77b4", "court_bans": "#d62728", "attacks": "#ff7f0e", "agreements": "#2ca02c",
-           "programmes": "#9467bd", "killed": "#b22222", "injured": "#f4a261"}
+           "programmes": "#9467bd", "prosecutions": "#8c564b", "killed": "#b22222", "injured": "#f4a261"}
 FIRST_YEAR = 1991
 
 
@@ -31,6 +32,7 @@ def run(config: Config) -> None:
     frames = {t: read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0] for t in config.all_tables}
     validation = json.loads(config.path("validation").read_text(encoding="utf-8"))
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
+    coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
 
     # Process
     reports = config.path("reports_dir")
@@ -41,6 +43,8 @@ def run(config: Config) -> None:
         _section("Where the sources disagree", conflicts_section(frames, schemas, reports, config)),
         _section("Timeline", timeline_svg(frames, last_year)),
         _section("Attacks by year", attacks_svg(frames["attacks"], last_year)),
+        _section("Statistics over time", statistics_svg(frames["statistics"], last_year)),
+        _section("Source coverage", coverage_section(coverage)),
         _section("Validation", validation_section(package, validation, quality)),
         "</main></body></html>",
     ])
@@ -147,6 +151,63 @@ def attacks_svg(attacks: pd.DataFrame, last_year: int) -> str:
     return (f'<svg role="img" aria-label="Victims killed and injured in attacks, by year" viewBox="0 0 {width} {height}" '
             f'width="100%">{legend}{"".join(parts)}</svg><p class=caption>Victims only (perpetrators excluded), summed '
             f'over dated attacks and incidents where a source states the figure. Records per year: {per_year}.</p>')
+
+
+def statistics_svg(statistics: pd.DataFrame, last_year: int) -> str:
+    """One row per indicator: each statement at its reference date (a dot) or over its period (a bar), labelled
+    with the value as stated (a range as low–high, a qualifier as ≥, >, ~ …)."""
+    if statistics.empty:
+        return "<p>No statistics.</p>"
+    mark = {"exact": "", "approximately": "~", "at_least": "≥", "more_than": ">", "at_most": "≤", "less_than": "<"}
+    first = min([d.year for d in statistics["reference_date"].dropna()] + [int(y) for y in statistics["period_start"].dropna()])
+    first = min(first, last_year) - 1
+    indicators = sorted(statistics["indicator"].unique())
+    width, left, row_h, top = 1000, 290, 26, 10
+    x = lambda year: left + (year - first) / (last_year + 1 - first) * (width - left - 30)
+    parts = []
+    for i, indicator in enumerate(indicators):
+        y = top + i * row_h + row_h / 2
+        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{escape(indicator)}</text>'
+                     f'<line x1="{left}" x2="{width - 30}" y1="{y}" y2="{y}" stroke="#eee"/>')
+        for row in statistics[statistics["indicator"] == indicator].itertuples():
+            stated = (f"{row.value_low:,.0f}–{row.value_high:,.0f}" if row.qualifier == "range"
+                      else f"{mark[row.qualifier]}{row.value:,.4g}")
+            unit = "%" if row.unit == "per_cent" else ""
+            tip = escape(f"{row.statistic_id}: {stated}{unit} {row.unit} — {row.measure}")
+            if not pd.isna(row.reference_date):
+                cx = x(row.reference_date.year + (row.reference_date.dayofyear - 1) / 366)
+                parts.append(f'<circle cx="{cx:.1f}" cy="{y}" r="4" fill="#1f77b4"><title>{tip}</title></circle>')
+            else:
+                cx = x((row.period_start + row.period_end + 1) / 2)
+                parts.append(f'<rect x="{x(row.period_start):.1f}" y="{y - 3}" width="{max(x(row.period_end + 1) - x(row.period_start), 3):.1f}" '
+                             f'height="6" fill="#ff7f0e" fill-opacity="0.7"><title>{tip}</title></rect>')
+            parts.append(f'<text x="{cx:.1f}" y="{y - 6}" text-anchor="middle" font-size="10">{escape(stated + unit)}</text>')
+    height = top + len(indicators) * row_h + 30
+    parts += _year_axis(x, first, last_year, height - 25, top)
+    return (f'<svg role="img" aria-label="Statistics stated by the sources, by indicator and date" viewBox="0 0 {width} {height}" '
+            f'width="100%">{"".join(parts)}</svg><p class=caption>Each number a source states: a dot at the date of a '
+            'stock ("as of"), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, '
+            '&gt; more than, a–b a range); the units differ by indicator (see the statistics table).</p>')
+
+
+def coverage_section(coverage: dict) -> str:
+    rows, undecided = [], []
+    for source_id, c in coverage["sources"].items():
+        decided = c["cited"] + c["reviewed"]
+        share = f"{decided / c['fact_bearing']:.0%}" if c["fact_bearing"] else "–"
+        rows.append(f"<tr><td>{escape(source_id)}</td><td class=n>{c['sentences']}</td><td class=n>{c['fact_bearing']}</td>"
+                    f"<td class=n>{c['cited']}</td><td class=n>{c['reviewed']}</td><td class=n>{len(c['undecided'])}</td>"
+                    f"<td class=n>{share}</td></tr>")
+        undecided += [f"<li>{escape(source_id)} @{u['start']}: {escape(u['sentence'][:300])}</li>" for u in c["undecided"]]
+    stale = [f"<li>{escape(e['source_id'])} @{e['start']}: {escape(e['problem'])}</li>" for e in coverage["stale_reviews"]]
+    return ("<p>Every sentence of the sources that carries a checkable fact (a number or year, a known organization, "
+            "a word such as court, law, convicted or killed) is either cited by a record or reviewed in "
+            "<code>sources/reviewed.yaml</code> with the reason it holds no table fact.</p>"
+            "<table><thead><tr><th>source</th><th>sentences</th><th>fact-bearing</th><th>cited</th><th>reviewed</th>"
+            "<th>undecided</th><th>decided</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + (f"<p class=bad>Undecided sentences:</p><ul>{''.join(undecided)}</ul>" if undecided
+               else "<p class=ok>No fact-bearing sentence is left undecided.</p>")
+            + (f"<p class=bad>Review entries that no longer match their sentence:</p><ul>{''.join(stale)}</ul>" if stale else ""))
 
 
 def validation_section(package: dict, validation: dict, quality: dict) -> str:

@@ -197,6 +197,82 @@ def _published(schema: dict, row: pd.Series, name: str) -> str | None:
     return canonical_cell(fields_by_name(schema)[name], row[name], precision)
 
 
+
+# --- rules of the 0.2.0 tables: each one a set operation over whole columns --------------------------------
+
+def list_references_exist(t: Tables) -> Iterator[Finding]:
+    """Every id in a list column that names another table's rows exists there (x-list-reference in the schema):
+    Table Schema foreign keys cannot reach inside a list."""
+    for table in t.curated:
+        (key,) = primary_key(t.schemas[table])
+        for field in t.schemas[table]["fields"]:
+            reference = field.get("x-list-reference")
+            if not reference:
+                continue
+            name = field["name"]
+            cells = t.frames[table][[key, name]].dropna()
+            items = cells.assign(item=cells[name].str.split(field["x-list-separator"], regex=False)).explode("item")
+            missing = items[~items["item"].isin(t.frames[reference["resource"]][reference["field"]])]
+            for record_id, item in zip(missing[key], missing["item"]):
+                yield table, record_id, name, f"{item!r} is not a {reference['resource']}.{reference['field']}"
+
+
+def statistics_consistent(t: Tables) -> Iterator[Finding]:
+    """Values, bounds and qualifier tell one story; a reversed range is flagged, never silently accepted."""
+    f = t.frames["statistics"]
+    value, low, high = f["value"], f["value_low"], f["value_high"]
+    is_range = (f["qualifier"] == "range").fillna(False)
+    reversed_range = (low > high).fillna(False)
+    flagged = (f["flag"] == "reversed_range").fillna(False)
+    checks = [
+        (is_range & ~(low.notna() & high.notna() & value.isna()), "qualifier",
+         "qualifier is range: value_low and value_high must both be given and value empty"),
+        (~is_range & (value.isna() | low.notna() | high.notna()), "qualifier",
+         "qualifier is not range: value must be given and value_low, value_high empty"),
+        (value.notna() & (((value < low) & low.notna()) | ((value > high) & high.notna())).fillna(False), "value",
+         "value lies outside value_low..value_high"),
+        (reversed_range & ~flagged, "flag", "value_low is above value_high: record it as stated with flag reversed_range"),
+        (flagged & ~reversed_range, "flag", "flag is reversed_range, but value_low is not above value_high"),
+        (f["reference_date"].isna() & f["period_start"].isna(), "reference_date",
+         "a statistic needs a reference date (a stock) or a period (a flow)"),
+        (f["period_start"].isna() != f["period_end"].isna(), "period_end", "a period needs both period_start and period_end"),
+    ]
+    for failing, field, message in checks:
+        for record_id in f.loc[failing.astype(bool), "statistic_id"]:
+            yield "statistics", record_id, field, message
+
+
+def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
+    """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
+    f = t.frames["prosecutions"]
+    named = f["defendants"].str.split("|", regex=False).str.len()
+    too_many = (named > f["defendant_count"]).fillna(False)
+    for record_id, count, names in zip(f.loc[too_many, "case_id"], f.loc[too_many, "defendant_count"], named[too_many]):
+        yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
+    term = f["sentence_years"].notna() & ~f["sentence_type"].isin(["imprisonment", "restricted_freedom"])
+    for record_id, kind in zip(f.loc[term, "case_id"], f.loc[term, "sentence_type"]):
+        yield "prosecutions", record_id, "sentence_years", f"a term in years does not fit sentence_type {kind!r}"
+
+
+def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
+    """A provision and its successor belong to different acts; a successor claimed by two or more provisions is
+    recorded as stated, and every provision claiming it carries flag shared_successor (and only those do)."""
+    f = t.frames["legal_provisions"]
+    pairs = f[["provision_id", "law_id", "successor_provision_id", "flag"]].merge(
+        f[["provision_id", "law_id"]], left_on="successor_provision_id", right_on="provision_id",
+        suffixes=("", "_successor"))
+    for record_id in pairs.loc[pairs["law_id"] == pairs["law_id_successor"], "provision_id"]:
+        yield "legal_provisions", record_id, "successor_provision_id", "the successor belongs to the same act"
+    claims = f["successor_provision_id"].map(f["successor_provision_id"].value_counts())
+    shared = (claims > 1).fillna(False)
+    flagged = (f["flag"] == "shared_successor").fillna(False)
+    for record_id in f.loc[shared & ~flagged, "provision_id"]:
+        yield "legal_provisions", record_id, "flag", "another provision names the same successor: flag it shared_successor"
+    for record_id in f.loc[flagged & ~shared, "provision_id"]:
+        yield "legal_provisions", record_id, "flag", "flag is shared_successor, but no other provision names its successor"
+
+
 RULES = [every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
          dates_within_precision, periods_in_order, organizations_of_the_right_kind,
-         no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe]
+         no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe,
+         list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent]

@@ -210,3 +210,49 @@ def test_validate_points_at_the_record_file_line(mini):
     edit_records(mini, "court_bans", lambda rs: rs[0].update(org_id="no-such-org"))
     fails_leaving_outputs(mini, r"records/court_bans.yaml:\d+, record 'ban-jund-al-khalifah', field 'org_id'",
                           "foreign-key")
+
+
+# --- rules of the 0.2.0 tables ------------------------------------------------------------------------------
+
+def test_a_reversed_range_must_be_flagged(mini):
+    def change(rs):
+        stat = next(r for r in rs if r["qualifier"] == "range")
+        stat["value_low"], stat["value_high"] = stat["value_high"], stat["value_low"]
+        for c in stat["citations"]:
+            if c.get("field") in ("value_low", "value_high"):
+                c["field"] = "value_high" if c["field"] == "value_low" else "value_low"
+    edit_records(mini, "statistics", change)
+    fails_leaving_outputs(mini, r"records/statistics.yaml:\d+", "stat-foreign-fighters-2017-04-kz", "field 'flag'",
+                          "statistics_consistent", "value_low is above value_high")
+
+
+def test_a_qualifier_that_contradicts_its_values(mini):
+    edit_records(mini, "statistics", lambda rs: next(r for r in rs if r["qualifier"] == "range").update(value=550))
+    fails_leaving_outputs(mini, "stat-foreign-fighters-2017-04-kz", "field 'qualifier'",
+                          "qualifier is range: value_low and value_high must both be given and value empty")
+
+
+def test_a_statistic_without_date_or_period(mini):
+    def change(rs):
+        stat = next(r for r in rs if r.get("period_start"))
+        stat["period_start"] = stat["period_end"] = None
+        stat["citations"] = [c for c in stat["citations"] if c.get("field") not in ("period_start", "period_end")]
+    edit_records(mini, "statistics", change)
+    fails_leaving_outputs(mini, "stat-terrorism-convictions-2016-kz", "a statistic needs a reference date")
+
+
+def test_a_dangling_id_inside_a_list_column(mini):
+    edit_records(mini, "prosecutions", lambda rs: rs[0].update(provision_ids=["prov-cc-art-233-3", "prov-no-such-article"]))
+    fails_leaving_outputs(mini, r"records/prosecutions.yaml:\d+", "case-2014-ekibastuz", "field 'provision_ids'",
+                          "list_references_exist", "'prov-no-such-article' is not a legal_provisions.provision_id")
+
+
+def test_more_defendants_named_than_tried(mini):
+    edit_records(mini, "prosecutions", lambda rs: rs[0].update(defendant_count=1))
+    fails_leaving_outputs(mini, "case-2014-ekibastuz", "field 'defendant_count'", "2 defendants are named")
+
+
+def test_a_successor_in_the_same_act(mini):
+    edit_records(mini, "legal_provisions", lambda rs: next(r for r in rs if r["provision_id"] == "prov-cc2014-art-258")
+                 .update(law_id="law-undated-criminal-code"))
+    fails_leaving_outputs(mini, "prov-cc-art-233-3", "field 'successor_provision_id'", "the successor belongs to the same act")

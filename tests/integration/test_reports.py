@@ -109,11 +109,15 @@ def test_overview_page_shows_tables_conflicts_figures_and_validation():
     html = (REPORTS / "index.html").read_text(encoding="utf-8")
     with open(ROOT / "data" / "conflicts.csv", encoding="utf-8") as handle:
         conflicts = list(csv.DictReader(handle))
-    for table in ("sources", "organizations", "court_bans", "attacks", "laws", "agreements", "programmes", "budgets", "citations", "conflicts"):
+    for table in load_config(ROOT).all_tables:
         assert f'href="../data/{table}.csv"' in html
     for row in conflicts:
         assert row["record_id"] in html and row["stated_value"] in html
-    assert html.count("<svg") == 2 and "Timeline" in html and "Attacks by year" in html
+    assert html.count("<svg") == 3 and "Timeline" in html and "Attacks by year" in html
+    with open(ROOT / "data" / "statistics.csv", encoding="utf-8") as handle:
+        statistics = list(csv.DictReader(handle))
+    assert "Statistics over time" in html and all(s["statistic_id"] in html for s in statistics)
+    assert "Source coverage" in html and "No fact-bearing sentence is left undecided." in html
     for check in ("Frictionless", "Pandera", "Great Expectations", "passed"):
         assert check in html
     assert 'href="gx/index.html"' in html

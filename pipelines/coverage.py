@@ -1,0 +1,166 @@
+"""Stage coverage: every sentence of the sources that carries a checkable fact is cited by a record or reviewed.
+
+A sentence is fact-bearing when it holds a number or year, the name or alias of a known organization, or a
+word such as court, decree, law, convicted or killed. It is decided when a citation's span overlaps it, or
+when the review file (params.yaml paths.coverage_review) lists it with the reason it holds no table fact.
+`python -m pipelines.coverage` writes build/coverage.json and prints per-source counts; with `--check` it
+exits 1 while any fact-bearing sentence is undecided or any review entry no longer matches its sentence.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+from .config import Config, load_config
+from .errors import Problems, run_stage, shown
+from .fileio import write_json_atomic
+from .records import read_yaml_strictly
+
+REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
+FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
+              "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
+              "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
+              "attacks", "explosion", "terrorist act", "budget", "tenge", "kzt", "dollars", "percent", "per cent",
+              "hundreds", "thousands", "dozens", "million", "billion", "one", "two", "three", "four", "five", "six",
+              "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty", "hundred", "thousand")
+_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r")\b", re.IGNORECASE)
+# A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
+_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
+                  "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
+                  "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk"}
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9А-ЯЁ])")
+
+
+def run(config: Config) -> dict:
+    # Load
+    ingested = config.path("ingested_dir")
+    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
+             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    spans = [(c["source_id"], c["char_start"], c["char_end"])
+             for c in json.loads(config.path("citations").read_text(encoding="utf-8"))]
+    names = organization_names(config.path("tables_dir") / "organizations.csv")
+    problems = Problems()
+    review_path = config.path("coverage_review")
+    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    problems.raise_if_any("coverage")
+
+    # Process
+    name_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\b",
+                              re.IGNORECASE) if names else None
+    summary = {"sources": {}, "stale_reviews": []}
+    for source_id, text in texts.items():
+        sentences = split_sentences(text)
+        starts = {start for start, _ in sentences}
+        cited_spans = sorted((a, b) for s, a, b in spans if s == source_id)
+        counts = {"sentences": len(sentences), "fact_bearing": 0, "cited": 0, "reviewed": 0, "undecided": []}
+        for start, end in sentences:
+            sentence = text[start:end]
+            if not (_FACT.search(sentence) or (name_pattern and name_pattern.search(sentence))):
+                continue
+            counts["fact_bearing"] += 1
+            if any(a < end and start < b for a, b in cited_spans):
+                counts["cited"] += 1
+            elif (source_id, start) in reviewed:
+                counts["reviewed"] += 1
+            else:
+                counts["undecided"].append({"start": start, "sentence": sentence})
+        for (review_source, start), entry in reviewed.items():
+            if review_source == source_id and start not in starts:
+                summary["stale_reviews"].append({**entry, "problem": "no sentence starts at this offset"})
+        summary["sources"][source_id] = counts
+
+    # Save
+    write_json_atomic(config.path("coverage"), summary)
+    return summary
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a normalized text."""
+    spans, start = [], 0
+    for match in _BOUNDARY.finditer(text):
+        before = text[start:match.start()].rsplit(" ", 1)[-1].lower().strip("(\"'")
+        if before in _ABBREVIATIONS or re.fullmatch(r"[a-zа-я]", before):
+            continue
+        spans.append((start, match.start() + 1))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def organization_names(path: Path) -> set[str]:
+    """Names and aliases of the organizations table, as they appear in sentences (four characters or more)."""
+    names = set()
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            names.update(n.strip() for n in [row["name"], *row["aliases"].split("|")] if len(n.strip()) >= 4)
+    return names
+
+
+def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
+    """The reviewed sentences, keyed by (source, start); an entry must still begin with the words it quotes."""
+    if not path.exists():
+        return {}
+    items = read_yaml_strictly(path, shown_path, 5_000_000, None, problems) or []
+    reviewed = {}
+    for item in items:
+        if not isinstance(item, dict):
+            problems.add(shown_path, None, None, f"expected a mapping with {sorted(REVIEW_KEYS)}, found {shown(item)}")
+            continue
+        where = f"{shown_path}:{item.pop('__line__')}"
+        record = f"{item.get('source_id')}@{item.get('start')}"
+        for key in sorted(set(item) - REVIEW_KEYS):
+            problems.add(where, record, key, f"unknown key; expected {sorted(REVIEW_KEYS)}")
+        text, start, begins = texts.get(item.get("source_id")), item.get("start"), item.get("begins")
+        if text is None:
+            problems.add(where, record, "source_id", f"unknown source; expected one of {sorted(texts)}")
+        elif not isinstance(start, int) or not isinstance(begins, str) or not text.startswith(begins, start):
+            problems.add(where, record, "begins", f"the source does not read {shown(begins)} at character {start}: "
+                         f"it reads {shown(text[start:start + 60] if isinstance(start, int) else '')}; the text or the "
+                         "entry has changed: review the sentence again")
+        elif not isinstance(item.get("reason"), str) or not item["reason"].strip():
+            problems.add(where, record, "reason", "say why the sentence holds no fact for a table")
+        elif (item["source_id"], start) in reviewed:
+            problems.add(where, record, "start", "the same sentence is reviewed twice")
+        else:
+            reviewed[(item["source_id"], start)] = item
+    return reviewed
+
+
+def print_summary(summary: dict, out=sys.stdout) -> int:
+    """Per-source counts and every undecided sentence; returns how many sentences need a decision."""
+    print(f"{'source':32} {'sentences':>9} {'fact-bearing':>12} {'cited':>6} {'reviewed':>8} {'undecided':>9}", file=out)
+    undecided = 0
+    for source_id, c in summary["sources"].items():
+        undecided += len(c["undecided"])
+        print(f"{source_id:32} {c['sentences']:>9} {c['fact_bearing']:>12} {c['cited']:>6} {c['reviewed']:>8} "
+              f"{len(c['undecided']):>9}", file=out)
+    for source_id, c in summary["sources"].items():
+        for item in c["undecided"]:
+            print(f"undecided: {source_id} @{item['start']}: {shown(item['sentence'], 300, quote=False)}", file=out)
+    for entry in summary["stale_reviews"]:
+        print(f"stale review: {entry['source_id']} @{entry['start']}: {entry['problem']}", file=out)
+    return undecided + len(summary["stale_reviews"])
+
+
+def main() -> None:
+    check = "--check" in sys.argv[1:]
+
+    def stage() -> None:
+        config = load_config()
+        left = print_summary(run(config))
+        if check and left:
+            problems = Problems()
+            problems.add(config.params["paths"]["coverage_review"], None, None,
+                         f"{left} fact-bearing sentence(s) or review entries need a decision: cite each sentence from "
+                         "a record, or review it here with the reason it holds no table fact")
+            problems.raise_if_any("coverage")
+
+    run_stage("coverage", stage)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+from pipelines.coverage import _FACT, split_sentences
+
+
+def sentences(text):
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_sentences_end_at_full_stops_but_not_after_abbreviations_or_initials():
+    text = ("Terrorism (Art. 258 of the Criminal Code, 2014). The KNB deputy chief V. Bozhko spoke. "
+            "Was it so? \"Yes,\" he said. In 2016 courts convicted 182 people.")
+    assert sentences(text) == [
+        "Terrorism (Art. 258 of the Criminal Code, 2014).",
+        "The KNB deputy chief V. Bozhko spoke.", "Was it so?", "\"Yes,\" he said.", "In 2016 courts convicted 182 people."]
+
+
+def test_offsets_point_into_the_text():
+    text = "First one. Second one here."
+    assert [text[a:b] for a, b in split_sentences(text)] == ["First one.", "Second one here."]
+
+
+def test_fact_bearing_words_and_numbers():
+    assert _FACT.search("The court banned it.") and _FACT.search("In 2014 it happened.")
+    assert _FACT.search("Hundreds of citizens left.") and not _FACT.search("It is a global problem.")
