@@ -1,11 +1,21 @@
-"""Benchmark: wall time and peak memory of every pipeline stage on a copy of this repository.
+"""Benchmark: the everyday loop, every stage at growing sizes, and validation against the tools it must outrun.
 
-Prints one line per stage, and the same for a synthetic load (the records repeated N times) so that a
-change that makes a stage quadratic shows up. Usage: python bench/pipeline.py [--scale N]
+Prints three tables, all measured in one run on this machine:
+
+1. everyday — `dvc repro` cold (build/ removed), with nothing changed, and after one word of one record changes,
+   against the targets (10 s, 1 s, 5 s), with the stages each run executed;
+2. stages — wall time and peak memory of every stage on the real records and on the records scaled to about
+   10k and 100k published rows (--rows to choose), with the growth ratio per tenfold rows (target ≤ 11×);
+3. validation — at each size, the validate stage against `frictionless validate` of the same tables and against
+   reading the same CSV files with `polars.read_csv`, as ratios.
+
+Usage: python bench/pipeline.py [--rows 10000 100000] [--skip-everyday]
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import shutil
 import subprocess
 import sys
@@ -17,70 +27,155 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import STAGES, copy_project, env  # noqa: E402
-
+from conftest import STAGES, copy_project, dvc, env, git_init  # noqa: E402
 
 _MEASURED = ("import resource, runpy, sys\n"
              "try:\n    runpy.run_module(sys.argv[1], run_name='__main__')\n"
              "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+_FRICTIONLESS = ("import resource, sys, frictionless\n"
+                 "report = frictionless.Package(sys.argv[1]).validate()\n"
+                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+_POLARS = ("import resource, sys, polars\n"
+           "for path in sys.argv[1:]:\n    polars.read_csv(path, infer_schema_length=0)\n"
+           "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
 
 
-def run_stage(project: Path, stage: str) -> tuple[float, float]:
-    """Wall seconds and the stage process's own peak resident memory in MiB."""
+def measured(project: Path, code: str, *args: str) -> tuple[float, float]:
+    """Wall seconds and the process's own peak resident memory in MiB of `python -c code args`."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _MEASURED, f"pipelines.{stage}"], cwd=project, env=env(),
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=project, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(f"stage {stage} failed:\n{result.stderr}")
+        sys.exit(f"{args[0] if args else code[:40]} failed:\n{result.stderr[-3000:]}")
     return seconds, int(result.stderr.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
 
 
-REFERENCES = ("org_id", "court_org_id", "perpetrator_org_id", "programme_id", "amends_law_id")
-RENAMED = ("name", "title", "city")
+REFERENCES = ("org_id", "court_org_id", "perpetrator_org_id", "reported_by_org_id", "programme_id", "amends_law_id",
+              "law_id", "successor_provision_id", "attack_id")
+LIST_REFERENCES = ("provision_ids",)
+RENAMED = ("name", "title", "city", "measure", "charges", "article", "defendants", "aliases")
+
+
+class _NoAliases(yaml.CSafeDumper):
+    """Writes shared values out in full: record files refuse YAML aliases."""
+
+    def ignore_aliases(self, data):
+        return True
 
 
 def scale_records(project: Path, factor: int) -> int:
     """Repeat every curated record `factor` times as distinct things: new ids, names and references."""
     total = 0
     for path in (project / "records").glob("*.yaml"):
-        records = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        records = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or []
         grown = list(records)
         for copy in range(1, factor):
             for record in records:
                 clone = {k: (f"{v}-x{copy}" if k in REFERENCES and v else v) for k, v in record.items()}
+                clone.update({k: [f"{i}-x{copy}" for i in record[k]] for k in LIST_REFERENCES if record.get(k)})
                 key = next(iter(record))
                 clone[key] = f"{record[key]}-x{copy}"
                 clone.update({k: f"{record[k]} ({copy})" for k in RENAMED if record.get(k)})
+                if record.get("article"):
+                    clone["article"] = f"{record['article']}-{copy}" if "-" not in str(record["article"]) else f"{record['article']}{copy}"
                 if record.get("aliases"):
                     clone["aliases"] = [f"{a} ({copy})" for a in record["aliases"]]
+                if record.get("defendants"):
+                    clone["defendants"] = [f"{d} ({copy})" for d in record["defendants"]]
+                clone["citations"] = [{k: v for k, v in c.items() if not (k == "stated_value" and c.get("field") in RENAMED)}
+                                      for c in record["citations"]]
                 grown.append(clone)
         total += len(grown)
-        path.write_text(yaml.safe_dump(grown, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.dump(grown, Dumper=_NoAliases, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8").replace("max_file_bytes: 5000000", "max_file_bytes: 5000000000")
+    params.write_text(text, encoding="utf-8")
     return total
 
 
-def bench(label: str, project: Path) -> None:
-    print(f"\n{label}")
-    print(f"{'stage':<10} {'seconds':>8} {'peak MiB':>9}")
-    total = 0.0
-    for stage in STAGES:
-        seconds, peak = run_stage(project, stage)
-        total += seconds
-        print(f"{stage:<10} {seconds:8.2f} {peak:9.0f}")
-    print(f"{'total':<10} {total:8.2f}")
+def published_rows(project: Path) -> int:
+    return sum(sum(1 for _ in csv.reader(p.open(encoding="utf-8"))) - 1 for p in (project / "build" / "tables").glob("*.csv"))
+
+
+def stage_times(project: Path) -> dict[str, tuple[float, float]]:
+    return {stage: measured(project, _MEASURED, f"pipelines.{stage}") for stage in STAGES}
+
+
+def everyday() -> None:
+    print("\n1. everyday loop: dvc repro on a copy of this repository")
+    with tempfile.TemporaryDirectory() as temp:
+        project = copy_project(Path(temp) / "project")
+        git_init(project)
+        rows = []
+        start = time.perf_counter()
+        result = dvc(project, "repro")
+        rows.append(("cold (no build/)", time.perf_counter() - start, 10.0, result))
+        start = time.perf_counter()
+        result = dvc(project, "repro")
+        rows.append(("nothing changed", time.perf_counter() - start, 1.0, result))
+        path = project / "records" / "attacks.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("summary: A series of terrorist bombings",
+                                                                 "summary: A series of terrorist bomb attacks", 1), encoding="utf-8")
+        start = time.perf_counter()
+        result = dvc(project, "repro")
+        rows.append(("one summary edited", time.perf_counter() - start, 5.0, result))
+        print(f"{'run':<20} {'seconds':>8} {'target':>7} {'ratio':>6}  stages run")
+        for label, seconds, target, result in rows:
+            if result.returncode != 0:
+                sys.exit(f"dvc repro failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
+            print(f"{label:<20} {seconds:8.2f} {target:7.1f} {seconds / target:6.2f}  {', '.join(ran) or '-'}")
+
+
+def scaled(temp: Path, rows_wanted: int, rows_real: int) -> tuple[Path, int]:
+    factor = max(1, math.ceil(rows_wanted / rows_real))
+    project = copy_project(temp / f"x{factor}")
+    count = scale_records(project, factor)
+    return project, count
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=int, default=10, help="repeat the records this many times for the load run")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000],
+                        help="published-row sizes to scale the records to (default: 10000 100000)")
+    parser.add_argument("--skip-everyday", action="store_true")
     args = parser.parse_args()
+    if not args.skip_everyday:
+        everyday()
     with tempfile.TemporaryDirectory() as temp:
-        project = copy_project(Path(temp) / "real")
-        bench(f"real records ({sum(len(yaml.safe_load(p.read_text()) or []) for p in (project / 'records').glob('*.yaml'))} records)", project)
-        loaded = copy_project(Path(temp) / "scaled")
-        count = scale_records(loaded, args.scale)
-        bench(f"records x{args.scale} ({count} records)", loaded)
+        temp = Path(temp)
+        real = copy_project(temp / "real")
+        sizes = [("real", real, None)]
+        times = {"real": stage_times(real)}
+        rows = {"real": published_rows(real)}
+        for wanted in args.rows:
+            project, count = scaled(temp, wanted, rows["real"])
+            label = f"{wanted // 1000}k"
+            times[label] = stage_times(project)
+            rows[label] = published_rows(project)
+            sizes.append((label, project, count))
+
+        print("\n2. stages: seconds / peak MiB per size (rows = published rows of all tables)")
+        print(f"{'stage':<10}" + "".join(f"{f'{label} ({rows[label]:,} rows)':>26}" for label, _, _ in sizes)
+              + "   growth per 10x rows (target <= 11x)")
+        for stage in STAGES:
+            cells = "".join(f"{times[label][stage][0]:>16.2f} s {times[label][stage][1]:>5.0f} MiB" for label, _, _ in sizes)
+            growth = []
+            for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:]):
+                per_tenfold = (times[b][stage][0] / times[a][stage][0]) ** (1 / math.log10(rows[b] / rows[a]))
+                growth.append(f"{a}->{b}: {per_tenfold:.1f}x")
+            print(f"{stage:<10}{cells}   {', '.join(growth)}")
+
+        print("\n3. validation of the same tables: the validate stage against frictionless validate and polars.read_csv")
+        print(f"{'size':<8} {'rows':>9} {'validate':>10} {'frictionless':>13} {'polars read':>12} {'vs frictionless':>16} "
+              f"{'vs polars':>10} {'validate MiB':>13}")
+        for label, project, _ in sizes:
+            tables = sorted(str(p) for p in (project / "build" / "tables").glob("*.csv"))
+            validate_s, validate_mib = times[label]["validate"]
+            frictionless_s, _ = measured(project, _FRICTIONLESS, "datapackage.json")
+            polars_s, _ = measured(project, _POLARS, *tables)
+            print(f"{label:<8} {rows[label]:>9,} {validate_s:>9.2f}s {frictionless_s:>12.2f}s {polars_s:>11.2f}s "
+                  f"{frictionless_s / validate_s:>15.1f}x {validate_s / polars_s:>9.1f}x {validate_mib:>12.0f}")
         shutil.rmtree(temp, ignore_errors=True)
 
 

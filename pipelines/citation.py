@@ -1,7 +1,9 @@
-"""Stage citation: CITATION.cff and Zenodo metadata (.zenodo.json), generated from datapackage.json."""
-from __future__ import annotations
+"""Stage citation: CITATION.cff and Zenodo metadata (.zenodo.json), from the package metadata in params.yaml.
 
-import json
+It reads the same metadata datapackage.json is written from (params.yaml `package`), not datapackage.json
+itself, so an edit to a record, which changes every table hash in the descriptor, does not rerun it.
+"""
+from __future__ import annotations
 
 import yaml
 
@@ -14,7 +16,7 @@ ZENODO_LICENSES = {"CC-BY-4.0": "cc-by-4.0"}
 
 def run(config: Config) -> None:
     # Load
-    package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
+    package = config.params["package"]
 
     # Process
     released = package["created"][:10]
@@ -36,7 +38,7 @@ def run(config: Config) -> None:
     }
 
     # Save
-    write_text_atomic(config.path("citation_cff"), "# Generated from datapackage.json by `dvc repro`; do not edit.\n"
+    write_text_atomic(config.path("citation_cff"), "# Generated from params.yaml (package) by `dvc repro`; do not edit.\n"
                       + yaml.safe_dump(cff, sort_keys=False, allow_unicode=True, width=120))
     write_json_atomic(config.path("zenodo"), zenodo)
 

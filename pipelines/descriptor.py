@@ -8,11 +8,6 @@ from .fileio import DIALECT, sha256_file
 from .schemas import load_schema
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
-LICENSE = {
-    "name": "CC-BY-4.0",
-    "title": "Creative Commons Attribution 4.0",
-    "path": "https://creativecommons.org/licenses/by/4.0/",
-}
 
 
 def resource(config: Config, table: str, tables_dir: Path, integrity: bool) -> dict:
@@ -36,7 +31,7 @@ def package(config: Config, tables_dir: Path, sources: list[dict], integrity: bo
         "$schema": PROFILE, "name": meta["name"], "title": meta["title"], "description": meta["description"],
         "version": meta["version"], "created": meta["created"],
         **({"homepage": meta["homepage"]} if meta.get("homepage") else {}),
-        "licenses": [LICENSE],
+        "licenses": meta["licenses"],
         "sources": [_source(s) for s in sources],
         "contributors": meta["contributors"], "keywords": meta["keywords"],
         "x-source-texts-rights": (

@@ -46,9 +46,9 @@ def run(config: Config) -> None:
     run_id = RunIdentifier(run_name=f"v{meta['version']}", run_time=dt.datetime.fromisoformat(meta["created"].replace("Z", "+00:00")))
     results, problems = [], Problems()
     for table in config.all_tables:
-        suite = context.suites.add(gx.ExpectationSuite(name=table))
-        for expectation in expectations(table, schemas, frames, config.params["quality"], config.curated_tables):
-            suite.add_expectation(expectation)
+        # the whole suite at once: add_expectation on a stored suite re-serializes the store for each one
+        suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=list(
+            expectations(table, schemas, frames, config.params["quality"], config.curated_tables))))
         batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("published")
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
         outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id, result_format="SUMMARY")

@@ -31,10 +31,6 @@ class Tables:
         (key,) = primary_key(self.schemas[table])
         return self.frames[table][key]
 
-    def row(self, table: str, record_id: str) -> pd.Series | None:
-        matches = self.frames[table][self.ids(table) == record_id]
-        return None if matches.empty else matches.iloc[0]
-
 
 def every_record_cited(t: Tables) -> Iterator[Finding]:
     cited = set(zip(t.frames["citations"]["resource"], t.frames["citations"]["record_id"]))
@@ -45,33 +41,39 @@ def every_record_cited(t: Tables) -> Iterator[Finding]:
 
 
 def citations_point_at_records(t: Tables) -> Iterator[Finding]:
-    for _, c in t.frames["citations"].iterrows():
-        if c["resource"] not in t.curated:
-            continue
-        if t.row(c["resource"], c["record_id"]) is None:
-            yield "citations", c["citation_id"], "record_id", f"no record {c['record_id']!r} in {c['resource']}"
-        if not pd.isna(c["field"]) and c["field"] not in fields_by_name(t.schemas[c["resource"]]):
-            yield "citations", c["citation_id"], "field", f"{c['resource']} has no column {c['field']!r}"
+    """Every citation of a curated table names a record and a column that exist (anti-joins, not lookups)."""
+    cited = t.frames["citations"]
+    cited = cited[cited["resource"].isin(t.curated)]
+    records = pd.concat([pd.DataFrame({"resource": table, "record_id": t.ids(table)}) for table in t.curated])
+    dangling = cited.merge(records.assign(found=True), on=["resource", "record_id"], how="left")
+    for citation_id, record_id, resource in dangling.loc[dangling["found"].isna(), ["citation_id", "record_id", "resource"]].itertuples(index=False):
+        yield "citations", citation_id, "record_id", f"no record {record_id!r} in {resource}"
+    columns = pd.DataFrame([(table, f["name"]) for table in t.curated for f in t.schemas[table]["fields"]],
+                           columns=["resource", "field"]).assign(known=True)
+    named = cited[cited["field"].notna()].merge(columns, on=["resource", "field"], how="left")
+    for citation_id, resource, field in named.loc[named["known"].isna(), ["citation_id", "resource", "field"]].itertuples(index=False):
+        yield "citations", citation_id, "field", f"{resource} has no column {field!r}"
 
 
 def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
-    for _, c in t.frames["citations"].iterrows():
-        text = t.texts.get(c["source_id"], "")
-        if text[c["char_start"]:c["char_end"]] != c["quote"]:
-            yield "citations", c["citation_id"], "char_start", (
-                f"{c['source_id']}[{c['char_start']}:{c['char_end']}] is not the quote {c['quote']!r}")
+    c = t.frames["citations"]
+    for citation_id, source_id, start, end, quote in zip(c["citation_id"], c["source_id"], c["char_start"], c["char_end"], c["quote"]):
+        if t.texts.get(source_id, "")[start:end] != quote:
+            yield "citations", citation_id, "char_start", f"{source_id}[{start}:{end}] is not the quote {quote!r}"
 
 
 def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
     """A record's value must be one that a source states, wherever sources state values for that field."""
-    stated = defaultdict(set)
-    for _, c in t.frames["citations"].iterrows():
-        if not pd.isna(c["field"]) and not pd.isna(c["stated_value"]):
-            stated[(c["resource"], c["record_id"], c["field"])].add(c["stated_value"])
-    for (table, record_id, name), values in sorted(stated.items()):
-        row = t.row(table, record_id)
-        if row is None or name not in row.index:
+    c = t.frames["citations"]
+    c = c[c["field"].notna() & c["stated_value"].notna()]
+    stated = c.groupby(["resource", "record_id", "field"], sort=True)["stated_value"].agg(set)
+    rows = {table: t.frames[table].set_index(primary_key(t.schemas[table])[0], drop=False) for table in t.curated}
+    rows = {table: frame[~frame.index.duplicated()] for table, frame in rows.items()}  # a repeated id is reported elsewhere
+    for (table, record_id, name), values in stated.items():
+        frame = rows.get(table)
+        if frame is None or record_id not in frame.index or name not in frame.columns:
             continue
+        row = frame.loc[record_id]
         field = fields_by_name(t.schemas[table])[name]
         claims = {canonical(field, v) for v in values}
         published = _published(t.schemas[table], row, name)
@@ -102,13 +104,14 @@ def periods_in_order(t: Tables) -> Iterator[Finding]:
             for record_id, start, end in zip(t.ids(table), frame["period_start"], frame["period_end"]):
                 if not pd.isna(start) and not pd.isna(end) and end < start:
                     yield table, record_id, "period_end", f"period ends ({end}) before it starts ({start})"
-    for _, budget in t.frames["budgets"].iterrows():
-        programme = t.row("programmes", budget["programme_id"])
-        if programme is not None and not (programme["period_start"] <= budget["period_start"]
-                                          and budget["period_end"] <= programme["period_end"]):
-            yield "budgets", budget["budget_id"], "period_start", (
-                f"budget period {budget['period_start']}-{budget['period_end']} lies outside its programme's "
-                f"{programme['period_start']}-{programme['period_end']}")
+    budgets = t.frames["budgets"].merge(t.frames["programmes"][["programme_id", "period_start", "period_end"]],
+                                        on="programme_id", suffixes=("", "_programme"))
+    outside = budgets[(budgets["period_start"] < budgets["period_start_programme"])
+                      | (budgets["period_end"] > budgets["period_end_programme"])]
+    for b in outside.itertuples(index=False):
+        yield "budgets", b.budget_id, "period_start", (
+            f"budget period {b.period_start}-{b.period_end} lies outside its programme's "
+            f"{b.period_start_programme}-{b.period_end_programme}")
 
 
 def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
@@ -128,15 +131,15 @@ def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
 
 def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
     for table, columns in t.params["natural_keys"].items():
-        frame, seen = t.frames[table], {}
-        for record_id, (_, row) in zip(t.ids(table), frame.iterrows()):
-            values = [row[c] for c in columns]
-            if any(pd.isna(v) for v in values):
-                continue
-            key = tuple(" ".join(str(v).split()).casefold() for v in values)
-            if key in seen:
-                yield table, record_id, ",".join(columns), f"same {columns} as {seen[key]!r}: a duplicate under another id?"
-            seen.setdefault(key, record_id)
+        frame = t.frames[table]
+        keys = frame[columns].dropna()
+        if keys.empty:
+            continue
+        normalized = keys.astype(str).apply(lambda column: column.str.split().str.join(" ").str.casefold())
+        ids = t.ids(table).loc[normalized.index]
+        first = ids.groupby([normalized[c] for c in columns], sort=False).transform("first")
+        for record_id, original in zip(ids[normalized.duplicated()], first[normalized.duplicated()]):
+            yield table, record_id, ",".join(columns), f"same {columns} as {original!r}: a duplicate under another id?"
     names = defaultdict(set)
     for org_id, name, aliases in zip(*(t.frames["organizations"][c] for c in ("org_id", "name", "aliases"))):
         for label in [name, *([] if pd.isna(aliases) else aliases.split("|"))]:
