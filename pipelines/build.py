@@ -7,7 +7,7 @@ from collections import defaultdict
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import LOCATIONS, csv_text, replace_dir_atomic, write_json_atomic
-from .records import Record, load_records
+from .records import Record, read_loaded
 from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
                       precision_of, primary_key)
 
@@ -17,9 +17,7 @@ def run(config: Config) -> None:
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
-    records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
-                                     config.curated_tables, config.root,
-                                     config.params["records"]["max_file_bytes"])
+    records, problems = read_loaded(config.path("loaded_records")), Problems()
 
     # Process
     locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}

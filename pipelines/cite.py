@@ -7,7 +7,7 @@ import json
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
 from .fileio import write_json_atomic
-from .records import load_records
+from .records import load_records, write_loaded
 from .textnorm import closest_passage, differences, find_all, normalize
 
 
@@ -36,8 +36,9 @@ def run(config: Config) -> None:
                 located.append(row)
     problems.raise_if_any("cite")
 
-    # Save
+    # Save: the citations, and the records as loaded, so that no later stage parses the YAML again
     write_json_atomic(config.path("citations"), located)
+    write_loaded(config.path("loaded_records"), records)
 
 
 def citation_id(resource: str, record_id: str, field: str | None, source_id: str, quote: str) -> str:

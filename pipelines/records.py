@@ -7,12 +7,15 @@ records never need them, and they are how "billion laughs" files expand), and no
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from .errors import Problems, shown
+from .fileio import write_text_atomic
 from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
@@ -225,3 +228,34 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
 def _stated_text(value) -> str:
     """A stated value as text: YAML may hand over a date or a number for what the curator wrote."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+# --- the loaded records, written once by the cite stage and read by the stages after it -------------------
+
+def write_loaded(path: Path, records: dict[str, list[Record]]) -> None:
+    """Every table's records as JSON; YAML dates keep their type (tagged), so later checks see what YAML gave."""
+    data = {table: [{"where": r.where, "record_id": r.record_id, "values": r.values,
+                     "citations": [asdict(c) for c in r.citations]} for r in rs] for table, rs in records.items()}
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=_tag))
+
+
+def read_loaded(path: Path) -> dict[str, list[Record]]:
+    data = json.loads(path.read_text(encoding="utf-8"), object_hook=_untag)
+    return {table: [Record(table, r["where"], r["record_id"], r["values"], tuple(Citation(**c) for c in r["citations"]))
+                    for r in rs] for table, rs in data.items()}
+
+
+def _tag(value):
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__} {value!r}")
+
+
+def _untag(item: dict):
+    if len(item) == 1 and "$date" in item:
+        return dt.date.fromisoformat(item["$date"])
+    if len(item) == 1 and "$datetime" in item:
+        return dt.datetime.fromisoformat(item["$datetime"])
+    return item

@@ -33,6 +33,7 @@ def run(config: Config) -> None:
     validation = json.loads(config.path("validation").read_text(encoding="utf-8"))
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
+    conformance = json.loads(config.path("conformance").read_text(encoding="utf-8"))
 
     # Process
     reports = config.path("reports_dir")
@@ -45,7 +46,7 @@ def run(config: Config) -> None:
         _section("Attacks by year", attacks_svg(frames["attacks"], last_year)),
         _section("Statistics over time", statistics_svg(frames["statistics"], last_year)),
         _section("Source coverage", coverage_section(coverage)),
-        _section("Validation", validation_section(package, validation, quality)),
+        _section("Validation", validation_section(package, validation, quality, conformance)),
         "</main></body></html>",
     ])
 
@@ -210,7 +211,7 @@ def coverage_section(coverage: dict) -> str:
             + (f"<p class=bad>Review entries that no longer match their sentence:</p><ul>{''.join(stale)}</ul>" if stale else ""))
 
 
-def validation_section(package: dict, validation: dict, quality: dict) -> str:
+def validation_section(package: dict, validation: dict, quality: dict, conformance: dict) -> str:
     checks = validation["rules"]["checks"]
     gx_rows = [e for e in quality["expectations"]]
     correct = [e for e in gx_rows if e["guard"] == "correctness"]
@@ -220,15 +221,18 @@ def validation_section(package: dict, validation: dict, quality: dict) -> str:
     return f"""
 <p>Build of version <strong>{escape(package['version'])}</strong>, created {escape(package['created'])}.</p>
 <table><thead><tr><th>check</th><th>result</th><th>what it covers</th></tr></thead><tbody>
-<tr><td>Frictionless {escape(validation['frictionless']['version'])}</td><td>{_ok(validation['frictionless']['valid'])}</td>
-<td>types, constraints, primary and foreign keys of every table</td></tr>
+<tr><td>Types</td><td>{_ok(validation['types']['valid'])}</td>
+<td>every cell parses as its column's Table Schema type (dates, integers, numbers, booleans)</td></tr>
 <tr><td>Pandera {escape(validation['pandera']['version'])}</td><td>{_ok(validation['pandera']['valid'])}</td>
-<td>dtypes, required, unique, enums, ranges, patterns and keys, derived from the Table Schemas</td></tr>
+<td>dtypes, required, unique, enums, ranges, patterns, lengths and keys, derived from the Table Schemas</td></tr>
 <tr><td>Cross-field and cross-table rules</td><td>{_ok(validation['rules']['valid'])}</td>
 <td>{escape(', '.join(f'{k.replace("_", " ")} ({v} failing)' for k, v in checks.items()))}</td></tr>
 <tr><td>Great Expectations {escape(quality['great_expectations'])}: correctness</td>
 <td>{_ok(all(e['success'] for e in correct))} {sum(e['success'] for e in correct)}/{len(correct)}</td>
 <td>expectations derived from the Table Schemas, plus foreign keys and cited records existing; a failure stops the build</td></tr>
+<tr><td>Frictionless {escape(conformance['frictionless'])}: the published package</td><td>{_ok(conformance['valid'])}</td>
+<td>frictionless validate of datapackage.json: {conformance['tables']} tables, {conformance['rows']:,} rows read row by row
+with types, constraints, primary and foreign keys, bytes and hash</td></tr>
 <tr><td>Great Expectations: description</td><td>{sum(e['success'] for e in described)}/{len(described)} met</td>
 <td>coverage, share of day-precision dates, completeness; reported, never blocking</td></tr>
 </tbody></table>

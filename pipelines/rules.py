@@ -32,6 +32,24 @@ class Tables:
         return self.frames[table][key]
 
 
+def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
+    """Every foreign key of every Table Schema resolves: an anti-join per key, as frictionless checks row by row.
+    A row whose key fields are all empty refers to nothing and passes."""
+    for table, schema in t.schemas.items():
+        for key in schema.get("foreignKeys", []):
+            fields = [key["fields"]] if isinstance(key["fields"], str) else key["fields"]
+            reference = key["reference"]
+            target = reference["resource"] or table
+            targets = [reference["fields"]] if isinstance(reference["fields"], str) else reference["fields"]
+            child = t.frames[table][fields].dropna(how="all").reset_index()
+            parent = t.frames[target][targets].drop_duplicates().set_axis(fields, axis=1).assign(found=True)
+            dangling = child.merge(parent, on=fields, how="left")
+            for row in dangling[dangling["found"].isna()].itertuples(index=False):
+                values = [getattr(row, f) for f in fields]
+                yield table, _id_at(t, table, row.index), ",".join(fields), (
+                    f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
+
+
 def every_record_cited(t: Tables) -> Iterator[Finding]:
     cited = set(zip(t.frames["citations"]["resource"], t.frames["citations"]["record_id"]))
     for table in t.curated:
@@ -56,7 +74,7 @@ def citations_point_at_records(t: Tables) -> Iterator[Finding]:
 
 
 def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
-    c = t.frames["citations"]
+    c = t.frames["citations"].dropna(subset=["char_start", "char_end"])  # a cell of the wrong type is reported already
     for citation_id, source_id, start, end, quote in zip(c["citation_id"], c["source_id"], c["char_start"], c["char_end"], c["quote"]):
         if t.texts.get(source_id, "")[start:end] != quote:
             yield "citations", citation_id, "char_start", f"{source_id}[{start}:{end}] is not the quote {quote!r}"
@@ -65,22 +83,22 @@ def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
 def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
     """A record's value must be one that a source states, wherever sources state values for that field."""
     c = t.frames["citations"]
-    c = c[c["field"].notna() & c["stated_value"].notna()]
-    stated = c.groupby(["resource", "record_id", "field"], sort=True)["stated_value"].agg(set)
-    rows = {table: t.frames[table].set_index(primary_key(t.schemas[table])[0], drop=False) for table in t.curated}
-    rows = {table: frame[~frame.index.duplicated()] for table, frame in rows.items()}  # a repeated id is reported elsewhere
-    for (table, record_id, name), values in stated.items():
-        frame = rows.get(table)
-        if frame is None or record_id not in frame.index or name not in frame.columns:
+    c = c[c["field"].notna() & c["stated_value"].notna() & c["resource"].isin(t.curated)]
+    for (table, name), group in c.groupby(["resource", "field"], sort=True):
+        schema, frame = t.schemas[table], t.frames[table]
+        if name not in frame.columns:
             continue
-        row = frame.loc[record_id]
-        field = fields_by_name(t.schemas[table])[name]
-        claims = {canonical(field, v) for v in values}
-        published = _published(t.schemas[table], row, name)
-        if published is None:
-            yield table, record_id, name, f"is empty, but sources state {sorted(claims)}"
-        elif not any(compatible(field, published, claim) for claim in claims):
-            yield table, record_id, name, f"is {published!r}, but its citations state {sorted(claims)}"
+        field = fields_by_name(schema)[name]
+        published = _published_values(schema, frame, name)  # record id → canonical value, one pass over the column
+        claims = group.groupby("record_id", sort=True)["stated_value"].agg(lambda values: {canonical(field, v) for v in values})
+        for record_id, stated in claims.items():
+            if record_id not in published:
+                continue
+            value = published[record_id]
+            if value is None:
+                yield table, record_id, name, f"is empty, but sources state {sorted(stated)}"
+            elif not any(compatible(field, value, claim) for claim in stated):
+                yield table, record_id, name, f"is {value!r}, but its citations state {sorted(stated)}"
 
 
 def dates_within_precision(t: Tables) -> Iterator[Finding]:
@@ -193,11 +211,12 @@ def _id_at(t: Tables, table: str, row) -> str:
     return "/".join(str(t.frames[table].at[row, k]) for k in primary_key(t.schemas[table]))
 
 
-def _published(schema: dict, row: pd.Series, name: str) -> str | None:
-    if pd.isna(row[name]):
-        return None
-    precision = row[precision_of(schema)[name]] if name in precision_of(schema) else None
-    return canonical_cell(fields_by_name(schema)[name], row[name], precision)
+def _published_values(schema: dict, frame: pd.DataFrame, name: str) -> dict[str, str | None]:
+    (key,) = primary_key(schema)
+    field = fields_by_name(schema)[name]
+    precisions = frame[precision_of(schema)[name]] if name in precision_of(schema) else [None] * len(frame)
+    return {record_id: None if pd.isna(value) else canonical_cell(field, value, precision)
+            for record_id, value, precision in zip(frame[key], frame[name], precisions)}
 
 
 
@@ -275,7 +294,7 @@ def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
         yield "legal_provisions", record_id, "flag", "flag is shared_successor, but no other provision names its successor"
 
 
-RULES = [every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
+RULES = [foreign_keys_exist, every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
          dates_within_precision, periods_in_order, organizations_of_the_right_kind,
          no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe,
          list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent]

@@ -47,7 +47,7 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     result = dvc(project, "repro")
     assert result.returncode == 0, result.stdout + result.stderr
     # citation reads only the package metadata: a record edit does not rerun it
-    assert ran(result) == {"cite", "build", "validate", "quality", "package", "coverage", "report", "portal"}, result.stdout
+    assert ran(result) == {"cite", "build", "validate", "quality", "package", "conformance", "coverage", "report", "portal"}, result.stdout
     published = (project / "data" / "attacks.csv").read_text(encoding="utf-8")
     assert "(edited)" in published
     assert ran(dvc(project, "repro")) == set()
