@@ -156,7 +156,7 @@ def main() -> None:
             sizes.append((label, project, count))
 
         print("\n2. stages: seconds / peak MiB per size (rows = published rows of all tables)")
-        print(f"{'stage':<10}" + "".join(f"{f'{label} ({rows[label]:,} rows)':>26}" for label, _, _ in sizes)
+        print(f"{'stage':<12}" + "".join(f"{f'{label} ({rows[label]:,} rows)':>26}" for label, _, _ in sizes)
               + "   growth per 10x rows (target <= 11x)")
         for stage in STAGES:
             cells = "".join(f"{times[label][stage][0]:>16.2f} s {times[label][stage][1]:>5.0f} MiB" for label, _, _ in sizes)
@@ -164,7 +164,7 @@ def main() -> None:
             for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:]):
                 per_tenfold = (times[b][stage][0] / times[a][stage][0]) ** (1 / math.log10(rows[b] / rows[a]))
                 growth.append(f"{a}->{b}: {per_tenfold:.1f}x")
-            print(f"{stage:<10}{cells}   {', '.join(growth)}")
+            print(f"{stage:<12}{cells}   {', '.join(growth)}")
 
         print("\n3. validation of the same tables: the validate stage against frictionless validate and polars.read_csv")
         print(f"{'size':<8} {'rows':>9} {'validate':>10} {'frictionless':>13} {'polars read':>12} {'vs frictionless':>16} "

@@ -163,32 +163,45 @@ def statistics_svg(statistics: pd.DataFrame, last_year: int) -> str:
     first = min([d.year for d in statistics["reference_date"].dropna()] + [int(y) for y in statistics["period_start"].dropna()])
     first = min(first, last_year) - 1
     indicators = sorted(statistics["indicator"].unique())
-    width, left, row_h, top = 1000, 290, 26, 10
+    width, left, row_h, top = 1000, 300, 34, 10
     x = lambda year: left + (year - first) / (last_year + 1 - first) * (width - left - 30)
     parts = []
     for i, indicator in enumerate(indicators):
         y = top + i * row_h + row_h / 2
         parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{escape(indicator)}</text>'
                      f'<line x1="{left}" x2="{width - 30}" y1="{y}" y2="{y}" stroke="#eee"/>')
+        marks = []
         for row in statistics[statistics["indicator"] == indicator].itertuples():
-            stated = (f"{row.value_low:,.0f}–{row.value_high:,.0f}" if row.qualifier == "range"
-                      else f"{mark[row.qualifier]}{row.value:,.4g}")
-            unit = "%" if row.unit == "per_cent" else ""
-            tip = escape(f"{row.statistic_id}: {stated}{unit} {row.unit} — {row.measure}")
+            stated = (f"{_number(row.value_low)}–{_number(row.value_high)}" if row.qualifier == "range"
+                      else f"{mark[row.qualifier]}{_number(row.value)}") + ("%" if row.unit == "per_cent" else "")
+            tip = escape(f"{row.statistic_id}: {stated} {row.unit} — {row.measure}")
             if not pd.isna(row.reference_date):
                 cx = x(row.reference_date.year + (row.reference_date.dayofyear - 1) / 366)
                 parts.append(f'<circle cx="{cx:.1f}" cy="{y}" r="4" fill="#1f77b4"><title>{tip}</title></circle>')
             else:
                 cx = x((row.period_start + row.period_end + 1) / 2)
                 parts.append(f'<rect x="{x(row.period_start):.1f}" y="{y - 3}" width="{max(x(row.period_end + 1) - x(row.period_start), 3):.1f}" '
-                             f'height="6" fill="#ff7f0e" fill-opacity="0.7"><title>{tip}</title></rect>')
-            parts.append(f'<text x="{cx:.1f}" y="{y - 6}" text-anchor="middle" font-size="10">{escape(stated + unit)}</text>')
+                             f'height="6" fill="#ff7f0e" fill-opacity="0.6"><title>{tip}</title></rect>')
+            marks.append((cx, stated))
+        placed: list[tuple[float, float, int]] = []  # (left, right, level) of the labels written on this row
+        for cx, stated in sorted(marks):
+            half = 3 * len(stated)
+            level = next(k for k in range(len(marks) + 1)
+                         if all(k != lv or r < cx - half - 2 or l > cx + half + 2 for l, r, lv in placed))
+            placed.append((cx - half, cx + half, level))
+            dy = -6 if level % 2 == 0 else 15
+            dy += -10 * (level // 2) if dy < 0 else 10 * (level // 2)
+            parts.append(f'<text x="{cx:.1f}" y="{y + dy}" text-anchor="middle" font-size="10">{escape(stated)}</text>')
     height = top + len(indicators) * row_h + 30
     parts += _year_axis(x, first, last_year, height - 25, top)
     return (f'<svg role="img" aria-label="Statistics stated by the sources, by indicator and date" viewBox="0 0 {width} {height}" '
             f'width="100%">{"".join(parts)}</svg><p class=caption>Each number a source states: a dot at the date of a '
             'stock ("as of"), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, '
             '&gt; more than, a–b a range); the units differ by indicator (see the statistics table).</p>')
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def coverage_section(coverage: dict) -> str:
