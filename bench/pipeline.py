@@ -29,15 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import STAGES, copy_project, dvc, env, git_init  # noqa: E402
 
-_MEASURED = ("import resource, runpy, sys\n"
+# Each measured command prints its own peak resident memory (VmHWM, in KiB) last: unlike ru_maxrss, VmHWM
+# starts afresh at exec, so a large benchmark process does not lend its size to the children it starts.
+_PEAK = "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+_MEASURED = ("import runpy, sys\n"
              "try:\n    runpy.run_module(sys.argv[1], run_name='__main__')\n"
-             "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
-_FRICTIONLESS = ("import resource, sys, frictionless\n"
-                 "report = frictionless.Package(sys.argv[1]).validate()\n"
-                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
-_POLARS = ("import resource, sys, polars\n"
-           "for path in sys.argv[1:]:\n    polars.read_csv(path, infer_schema_length=0)\n"
-           "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+             "finally:\n    " + _PEAK)
+_FRICTIONLESS = "import sys, frictionless\nreport = frictionless.Package(sys.argv[1]).validate()\n" + _PEAK
+_POLARS = "import sys, polars\nfor path in sys.argv[1:]:\n    polars.read_csv(path, infer_schema_length=0)\n" + _PEAK
 
 
 def measured(project: Path, code: str, *args: str) -> tuple[float, float]:
@@ -47,7 +46,7 @@ def measured(project: Path, code: str, *args: str) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{args[0] if args else code[:40]} failed:\n{result.stderr[-3000:]}")
-    return seconds, int(result.stderr.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    return seconds, int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
 REFERENCES = ("org_id", "court_org_id", "perpetrator_org_id", "reported_by_org_id", "programme_id", "amends_law_id",

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
-from .fileio import LOCATIONS, csv_text, replace_dir_atomic, write_json_atomic
+from .fileio import LOCATIONS, bulk_objects, csv_text, replace_dir_atomic, write_json_atomic
 from .records import Record, read_loaded
 from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
                       precision_of, primary_key)
@@ -16,7 +16,8 @@ def run(config: Config) -> None:
     # Load
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
-    citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
+    with bulk_objects():
+        citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
     records, problems = read_loaded(config.path("loaded_records")), Problems()
 
     # Process
@@ -34,7 +35,7 @@ def run(config: Config) -> None:
             header = [f["name"] for f in schemas[table]["fields"]]
             rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in primary_key(schemas[table])])
             (staging / f"{table}.csv").write_text(csv_text(header, rows), encoding="utf-8", newline="")
-        write_json_atomic(staging / LOCATIONS, locations)
+        write_json_atomic(staging / LOCATIONS, locations, compact=True)
 
 
 def record_row(record: Record, schema: dict, problems: Problems) -> dict:

@@ -37,7 +37,7 @@ def run(config: Config) -> None:
     problems.raise_if_any("cite")
 
     # Save: the citations, and the records as loaded, so that no later stage parses the YAML again
-    write_json_atomic(config.path("citations"), located)
+    write_json_atomic(config.path("citations"), located, compact=True)
     write_loaded(config.path("loaded_records"), records)
 
 

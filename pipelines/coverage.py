@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
-from .fileio import write_json_atomic
+from .fileio import bulk_objects, write_json_atomic
 from .records import read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
@@ -39,8 +39,9 @@ def run(config: Config) -> dict:
     ingested = config.path("ingested_dir")
     texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
-    spans = [(c["source_id"], c["char_start"], c["char_end"])
-             for c in json.loads(config.path("citations").read_text(encoding="utf-8"))]
+    with bulk_objects():
+        spans = [(c["source_id"], c["char_start"], c["char_end"])
+                 for c in json.loads(config.path("citations").read_text(encoding="utf-8"))]
     names = organization_names(config.path("tables_dir") / "organizations.csv")
     problems = Problems()
     review_path = config.path("coverage_review")
@@ -54,14 +55,14 @@ def run(config: Config) -> dict:
     for source_id, text in texts.items():
         sentences = split_sentences(text)
         starts = {start for start, _ in sentences}
-        cited_spans = sorted((a, b) for s, a, b in spans if s == source_id)
+        cited = cited_prefix(text, [(a, b) for s, a, b in spans if s == source_id])
         counts = {"sentences": len(sentences), "fact_bearing": 0, "cited": 0, "reviewed": 0, "undecided": []}
         for start, end in sentences:
             sentence = text[start:end]
             if not (_FACT.search(sentence) or (name_pattern and name_pattern.search(sentence))):
                 continue
             counts["fact_bearing"] += 1
-            if any(a < end and start < b for a, b in cited_spans):
+            if cited[end] > cited[start]:
                 counts["cited"] += 1
             elif (source_id, start) in reviewed:
                 counts["reviewed"] += 1
@@ -73,8 +74,23 @@ def run(config: Config) -> dict:
         summary["sources"][source_id] = counts
 
     # Save
-    write_json_atomic(config.path("coverage"), summary)
+    write_json_atomic(config.path("coverage"), summary, compact=True)
     return summary
+
+
+def cited_prefix(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """prefix[i] = how many of the first i characters some span covers: [start, end) overlaps a citation exactly
+    when prefix[end] > prefix[start]. One pass over the spans and one over the text, however many spans."""
+    edges = [0] * (len(text) + 1)
+    for start, end in spans:
+        edges[start] += 1
+        edges[end] -= 1
+    prefix, depth, covered = [0], 0, 0
+    for i in range(len(text)):
+        depth += edges[i]
+        covered += depth > 0
+        prefix.append(covered)
+    return prefix
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

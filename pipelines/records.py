@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .errors import Problems, shown
-from .fileio import write_text_atomic
+from .fileio import bulk_objects, write_text_atomic
 from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
@@ -135,9 +135,10 @@ def load_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: 
     problems = Problems()
     citation_fields = fields_by_name(load_schema(schemas_dir, "citations"))
     loaded = {}
-    for table in tables:
-        loaded[table] = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root,
-                                    max_file_bytes, citation_fields, problems)
+    with bulk_objects():
+        for table in tables:
+            loaded[table] = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root,
+                                        max_file_bytes, citation_fields, problems)
     return loaded, problems
 
 
@@ -234,15 +235,17 @@ def _stated_text(value) -> str:
 
 def write_loaded(path: Path, records: dict[str, list[Record]]) -> None:
     """Every table's records as JSON; YAML dates keep their type (tagged), so later checks see what YAML gave."""
-    data = {table: [{"where": r.where, "record_id": r.record_id, "values": r.values,
-                     "citations": [asdict(c) for c in r.citations]} for r in rs] for table, rs in records.items()}
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=_tag))
+    data = {table: [[r.where, r.record_id, r.values, [[c.source_id, c.quote, c.field, c.stated_value, c.line]
+                                                       for c in r.citations]] for r in rs]
+            for table, rs in records.items()}
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_tag))
 
 
 def read_loaded(path: Path) -> dict[str, list[Record]]:
-    data = json.loads(path.read_text(encoding="utf-8"), object_hook=_untag)
-    return {table: [Record(table, r["where"], r["record_id"], r["values"], tuple(Citation(**c) for c in r["citations"]))
-                    for r in rs] for table, rs in data.items()}
+    with bulk_objects():
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=_untag)
+        return {table: [Record(table, where, record_id, values, tuple(Citation(*c) for c in citations))
+                        for where, record_id, values, citations in rs] for table, rs in data.items()}
 
 
 def _tag(value):

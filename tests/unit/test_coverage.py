@@ -21,3 +21,12 @@ def test_offsets_point_into_the_text():
 def test_fact_bearing_words_and_numbers():
     assert _FACT.search("The court banned it.") and _FACT.search("In 2014 it happened.")
     assert _FACT.search("Hundreds of citizens left.") and not _FACT.search("It is a global problem.")
+
+
+def test_a_sentence_is_cited_when_any_span_overlaps_it():
+    from pipelines.coverage import cited_prefix
+
+    text = "First one. Second one here. Third."
+    prefix = cited_prefix(text, [(12, 18), (14, 16)])  # inside the second sentence only
+    (a1, b1), (a2, b2), (a3, b3) = split_sentences(text)
+    assert prefix[b1] == prefix[a1] and prefix[b2] > prefix[a2] and prefix[b3] == prefix[a3]
