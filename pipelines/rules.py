@@ -13,7 +13,8 @@ from typing import Iterator
 import pandas as pd
 
 from .errors import shown
-from .schemas import FORMULA_STARTS, canonical, canonical_cell, compatible, fields_by_name, precision_of, primary_key
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, compatible, fields_by_name,
+                      precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -46,7 +47,7 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
             dangling = child.merge(parent, on=fields, how="left")
             for row in dangling[dangling["found"].isna()].itertuples(index=False):
                 values = [getattr(row, f) for f in fields]
-                yield table, _id_at(t, table, row.index), ",".join(fields), (
+                yield table, record_id_at(t.frames[table], t.schemas[table], row.index), ",".join(fields), (
                     f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
 
 
@@ -195,20 +196,15 @@ def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
 
 def text_cells_safe(t: Tables) -> Iterator[Finding]:
     """No text cell of any table, derived ones included, holds a control character or starts like a formula."""
-    control = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
     for table, frame in t.frames.items():
         for field in t.schemas[table]["fields"]:
             if field["type"] != "string" or field["name"] not in frame.columns:
                 continue
             cells = frame[field["name"]].dropna()
-            bad = cells[cells.str.contains(control, regex=True) | cells.str.startswith(FORMULA_STARTS)]
+            bad = cells[cells.str.contains(CONTROL_CHARACTERS, regex=True) | cells.str.startswith(FORMULA_STARTS)]
             for row, cell in bad.items():
-                yield table, _id_at(t, table, row), field["name"], (
+                yield table, record_id_at(t.frames[table], t.schemas[table], row), field["name"], (
                     f"{shown(cell)} holds a control character or starts with one of {list(FORMULA_STARTS)}")
-
-
-def _id_at(t: Tables, table: str, row) -> str:
-    return "/".join(str(t.frames[table].at[row, k]) for k in primary_key(t.schemas[table]))
 
 
 def _published_values(schema: dict, frame: pd.DataFrame, name: str) -> dict[str, str | None]:

@@ -43,6 +43,13 @@ def precision_of(schema: dict) -> dict[str, str]:
             if f["type"] == "date" and f"{f['name']}_precision" in names}
 
 
+def record_id_at(frame: pd.DataFrame, schema: dict, row) -> str | None:
+    """The primary key of a frame's row (by position), joined with '/', to name it in a message."""
+    if row is None or not 0 <= row < len(frame):
+        return None
+    return "/".join(str(frame[k].iloc[row]) for k in primary_key(schema))
+
+
 def is_required(field: dict) -> bool:
     return bool(field.get("constraints", {}).get("required"))
 
@@ -50,7 +57,8 @@ def is_required(field: dict) -> bool:
 # --- text cells: the one place where every text value is checked ---------------------------------------
 
 # C0 and C1 control characters and DEL; tab, line feed and carriage return only where a column says so.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
 _LINE_CONTROL = re.compile(r"[\t\n\r]")
 _CONTROL_NAMES = {0x00: "NULL", 0x07: "BELL", 0x08: "BACKSPACE", 0x09: "TAB", 0x0A: "LINE FEED", 0x0B: "VERTICAL TAB",
                   0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE"}

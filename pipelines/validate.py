@@ -13,7 +13,7 @@ from .config import Config, load_config
 from .errors import Problems, run_stage, shown
 from .fileio import LOCATIONS, sha256_file, write_json_atomic
 from .rules import RULES, Tables
-from .schemas import fields_by_name, load_schema, pandera_schema, primary_key, read_table
+from .schemas import fields_by_name, load_schema, pandera_schema, read_table, record_id_at
 
 
 def run(config: Config, today: dt.date | None = None) -> None:
@@ -29,7 +29,7 @@ def run(config: Config, today: dt.date | None = None) -> None:
     for table in config.all_tables:
         frames[table], bad_cells = read_table(tables_dir / f"{table}.csv", schemas[table])
         for row, name, cell in bad_cells:
-            problems.add(table, _record_id(frames[table], schemas[table], row), name,
+            problems.add(table, record_id_at(frames[table], schemas[table], row), name,
                          f"expected {fields_by_name(schemas[table])[name]['type']}, found {shown(cell)}")
         bad_types += len(bad_cells)
 
@@ -73,7 +73,7 @@ def pandera_problems(frames, schemas, problems: Problems) -> dict:
         except pa.errors.SchemaErrors as errors:
             for case in errors.failure_cases.itertuples():
                 row = case.index if isinstance(case.index, int) else None
-                problems.add(table, _record_id(frame, schemas[table], row), case.column,
+                problems.add(table, record_id_at(frame, schemas[table], row), case.column,
                              f"pandera {case.check}: found {case.failure_case!r}")
                 count += 1
     return {"valid": count == 0, "errors": count, "version": pandera.__version__}
@@ -95,12 +95,6 @@ def rule_problems(tables: Tables, problems: Problems) -> dict:
             problems.add(table, record, name, f"{rule.__name__}: {message}")
         counts[rule.__name__] = len(findings)
     return {"valid": not any(counts.values()), "errors": sum(counts.values()), "checks": counts}
-
-
-def _record_id(frame, schema: dict, row) -> str | None:
-    if row is None or not 0 <= row < len(frame):
-        return None
-    return "/".join(str(frame.iloc[row][k]) for k in primary_key(schema))
 
 
 def main() -> None:
