@@ -1,11 +1,10 @@
 """Stage ingest: check each source text against its catalog hash and write its normalized text."""
 from __future__ import annotations
 
-import yaml
-
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
+from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 from .schemas import check_text, fields_by_name, load_schema, parse_partial_date
 from .textnorm import normalize
 
@@ -43,14 +42,18 @@ def run(config: Config) -> None:
 
 
 def _read_catalog(path, problems: Problems) -> list[dict]:
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        problems.add(path.name, None, None, f"cannot read the source catalog: {error}")
+    """The catalog, read as strictly as a record file (no repeated keys, aliases, non-UTF-8 bytes)."""
+    if not path.exists():
+        problems.add(path.name, None, None, "cannot read the source catalog: the file is missing")
+        return []
+    entries = read_yaml_strictly(path, path.name, DEFAULT_MAX_FILE_BYTES, "source_id", problems)
+    if entries is None:
         return []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         problems.add(path.name, None, None, "expected a list of source entries")
         return []
+    for entry in entries:
+        entry.pop("__line__")
     return entries
 
 

@@ -256,3 +256,10 @@ def test_a_successor_in_the_same_act(mini):
     edit_records(mini, "legal_provisions", lambda rs: next(r for r in rs if r["provision_id"] == "prov-cc2014-art-258")
                  .update(law_id="law-undated-criminal-code"))
     fails_leaving_outputs(mini, "prov-cc-art-233-3", "field 'successor_provision_id'", "the successor belongs to the same act")
+
+
+def test_the_source_catalog_is_read_as_strictly_as_a_record_file(mini):
+    path = mini / "sources" / "catalog.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  title: Can Kazakhstan", "  language: ru\n  title: Can Kazakhstan", 1), encoding="utf-8")
+    fails_leaving_outputs(mini, r"catalog.yaml:\d+", "field 'language'", "appears twice in one mapping")
