@@ -23,6 +23,7 @@ TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date",
 COLOURS = {"laws": "#1f77b4", "court_bans": "#d62728", "attacks": "#ff7f0e", "agreements": "#2ca02c",
            "programmes": "#9467bd", "prosecutions": "#8c564b", "killed": "#b22222", "injured": "#f4a261"}
 FIRST_YEAR = 1991
+LABEL_LEVELS = 4  # value labels stacked above and below a row of the statistics figure
 
 
 def run(config: Config) -> None:
@@ -183,14 +184,14 @@ def statistics_svg(statistics: pd.DataFrame, last_year: int) -> str:
                 parts.append(f'<rect x="{x(row.period_start):.1f}" y="{y - 3}" width="{max(x(row.period_end + 1) - x(row.period_start), 3):.1f}" '
                              f'height="6" fill="#ff7f0e" fill-opacity="0.6"><title>{tip}</title></rect>')
             marks.append((cx, stated))
-        placed: list[tuple[float, float, int]] = []  # (left, right, level) of the labels written on this row
-        for cx, stated in sorted(marks):
+        right_edge = [float("-inf")] * LABEL_LEVELS  # where the last label written at each level ends
+        for cx, stated in sorted(marks):  # left to right, so a label can only collide with its level's last one
             half = 3 * len(stated)
-            level = next(k for k in range(len(marks) + 1)
-                         if all(k != lv or r < cx - half - 2 or l > cx + half + 2 for l, r, lv in placed))
-            placed.append((cx - half, cx + half, level))
-            dy = -6 if level % 2 == 0 else 15
-            dy += -10 * (level // 2) if dy < 0 else 10 * (level // 2)
+            level = next((k for k in range(LABEL_LEVELS) if right_edge[k] < cx - half - 2), None)
+            if level is None:
+                continue  # too crowded to label: the mark keeps its tooltip
+            right_edge[level] = cx + half
+            dy = (-6 - 10 * (level // 2)) if level % 2 == 0 else (15 + 10 * (level // 2))
             parts.append(f'<text x="{cx:.1f}" y="{y + dy}" text-anchor="middle" font-size="10">{escape(stated)}</text>')
     height = top + len(indicators) * row_h + 30
     parts += _year_axis(x, first, last_year, height - 25, top)
