@@ -89,6 +89,16 @@ def test_foreign_keys_show_labels(datasette):
     assert rows[0]["org_id"] == {"value": "tablighi-jamaat", "label": "Tablighi Jamaat"}
 
 
+def test_the_0_2_0_tables_show_labels_and_search_their_free_text(datasette):
+    case = get(f"{datasette}/prosecutions.json?_shape=objects&_labels=on&case_id__exact=case-2016-almaty-kulikbayev")["rows"][0]
+    assert case["court_org_id"]["value"] == "court-almaty-tribunal" and case["court_org_id"]["label"]
+    provision = get(f"{datasette}/legal_provisions.json?_shape=objects&_labels=on&provision_id__exact=prov-cc-art-233-3")["rows"][0]
+    assert provision["law_id"]["label"].startswith("Criminal Code") and provision["successor_provision_id"]["label"] == "258"
+    found = get(f"{datasette}/statistics.json?_shape=objects&_search=Islamic")["rows"]
+    assert found and all(r["indicator"] for r in found)
+    assert get(f"{datasette}/prosecutions.json?_shape=objects&_search=Ekibastuz")["rows"]
+
+
 def test_metadata_from_the_package(datasette):
     metadata = get(datasette.rsplit("/", 1)[0] + "/-/metadata.json")
     package = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
@@ -97,7 +107,7 @@ def test_metadata_from_the_package(datasette):
     assert columns["killed"].startswith("Victims killed")
 
 
-@pytest.mark.parametrize("table", ["attacks", "court_bans", "conflicts"])
+@pytest.mark.parametrize("table", ["attacks", "court_bans", "conflicts", "statistics", "prosecutions", "legal_provisions"])
 def test_table_page_in_chromium(datasette, table, tmp_path):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shot = OUTPUT / f"portal__{table}.png"
