@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
 from .fileio import bulk_objects, write_json_atomic
-from .records import read_yaml_strictly
+from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
@@ -120,7 +120,7 @@ def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problem
     """The reviewed sentences, keyed by (source, start); an entry must still begin with the words it quotes."""
     if not path.exists():
         return {}
-    items = read_yaml_strictly(path, shown_path, 5_000_000, None, problems) or []
+    items = read_yaml_strictly(path, shown_path, DEFAULT_MAX_FILE_BYTES, None, problems) or []
     reviewed = {}
     for item in items:
         if not isinstance(item, dict):

@@ -263,7 +263,8 @@ def statistics_consistent(t: Tables) -> Iterator[Finding]:
 def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
     f = t.frames["prosecutions"]
-    named = f["defendants"].str.split("|", regex=False).str.len()
+    separator = fields_by_name(t.schemas["prosecutions"])["defendants"]["x-list-separator"]
+    named = f["defendants"].str.split(separator, regex=False).str.len()
     too_many = (named > f["defendant_count"]).fillna(False)
     for record_id, count, names in zip(f.loc[too_many, "case_id"], f.loc[too_many, "defendant_count"], named[too_many]):
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
