@@ -66,16 +66,17 @@ def write_database(path: str, config: Config, schemas: dict, full_text: dict) ->
 
 
 def _rows(frame, schema):
+    """Rows of a typed polars frame as SQLite values: dates as ISO text, booleans as 0/1, empty cells as NULL."""
     kinds = {f["name"]: f["type"] for f in schema["fields"]}
-    for record in frame.to_dict("records"):
+    for record in frame.iter_rows(named=True):
         yield {name: _sql_value(kinds[name], value) for name, value in record.items()}
 
 
 def _sql_value(kind: str, value):
-    if value is None or value != value or str(value) in ("<NA>", "NaT"):
+    if value is None or value != value:
         return None
     if kind == "date":
-        return value.date().isoformat()
+        return value.isoformat()
     if kind in ("integer", "year", "boolean"):
         return int(value)
     if kind == "number":

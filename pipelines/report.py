@@ -16,7 +16,7 @@ import pandas as pd
 from .config import Config, load_config
 from .errors import run_stage
 from .fileio import write_text_atomic
-from .schemas import load_schema, precision_of, primary_key, read_table
+from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
 
 TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date", "agreements": "signed",
             "programmes": "approved", "prosecutions": "verdict_date"}
@@ -30,7 +30,7 @@ def run(config: Config) -> None:
     # Load
     package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
-    frames = {t: read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0] for t in config.all_tables}
+    frames = {t: pandas_frame(read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0]) for t in config.all_tables}
     validation = json.loads(config.path("validation").read_text(encoding="utf-8"))
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))

@@ -1,36 +1,54 @@
 """Cross-field and cross-table rules that a Table Schema cannot state. Each rule yields its problems.
 
-Every rule takes a `Tables` (typed frames of all tables, their schemas, the normalized source texts and
-the validate params) and yields (table, record id, field, message).
+Every rule takes a `Tables` (typed polars frames of all tables, their schemas, the normalized source texts and
+the validate params) and yields (table, record id, field, message). Rules are set operations over whole
+columns (joins, anti-joins, group-bys, column expressions); Python sees only the rows that fail, and the
+distinct values a Python function must canonicalize.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterator
 
-import pandas as pd
+import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, compatible, fields_by_name,
-                      precision_of, primary_key, record_id_at)
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, fields_by_name, folded_column,
+                      map_unique, precision_of, primary_key)
 
 Finding = tuple[str, str | None, str | None, str]
 
 
 @dataclass
 class Tables:
-    frames: dict[str, pd.DataFrame]
+    frames: dict[str, pl.DataFrame]
     schemas: dict[str, dict]
     curated: list[str]
     texts: dict[str, str]
     params: dict
     today: dt.date
 
-    def ids(self, table: str) -> pd.Series:
+    def key(self, table: str) -> str:
         (key,) = primary_key(self.schemas[table])
-        return self.frames[table][key]
+        return key
+
+    def ids(self, table: str) -> pl.Series:
+        return self.frames[table][self.key(table)]
+
+    def record_ids(self, table: str, rows: pl.DataFrame | pl.Series) -> list[str]:
+        """The record ids of rows given by position (a "row" column or a Series of positions)."""
+        positions = rows["row"] if isinstance(rows, pl.DataFrame) else rows
+        frame = self.frames[table]
+        key = primary_key(self.schemas[table])
+        if not set(key) <= set(frame.columns):
+            return [None] * len(positions)
+        picked = frame[positions.to_list()].select(key)
+        return ["/".join(map(str, values)) for values in picked.iter_rows()]
+
+
+def _rows(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index("row")
 
 
 def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
@@ -42,138 +60,163 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
             reference = key["reference"]
             target = reference["resource"] or table
             targets = [reference["fields"]] if isinstance(reference["fields"], str) else reference["fields"]
-            child = t.frames[table][fields].dropna(how="all").reset_index()
-            parent = t.frames[target][targets].drop_duplicates().set_axis(fields, axis=1).assign(found=True)
-            dangling = child.merge(parent, on=fields, how="left")
-            for row in dangling[dangling["found"].isna()].itertuples(index=False):
-                values = [getattr(row, f) for f in fields]
-                yield table, record_id_at(t.frames[table], t.schemas[table], row.index), ",".join(fields), (
+            child = _rows(t.frames[table]).select("row", *fields).filter(~pl.all_horizontal(pl.col(fields).is_null()))
+            parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields)))
+            dangling = child.join(parent, on=fields, how="anti", maintain_order="left")
+            for record_id, values in zip(t.record_ids(table, dangling), dangling.select(fields).iter_rows()):
+                yield table, record_id, ",".join(fields), (
                     f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
 
 
 def every_record_cited(t: Tables) -> Iterator[Finding]:
-    cited = set(zip(t.frames["citations"]["resource"], t.frames["citations"]["record_id"]))
+    cited = t.frames["citations"].select("resource", "record_id")
     for table in t.curated:
-        for record_id in t.ids(table):
-            if (table, record_id) not in cited:
-                yield table, record_id, None, "has no citation: every published row must be backed by a quote"
+        ids = t.ids(table).to_frame("record_id")
+        uncited = ids.join(cited.filter(pl.col("resource") == table).select("record_id").unique(), on="record_id",
+                           how="anti", maintain_order="left")
+        for record_id in uncited["record_id"]:
+            yield table, record_id, None, "has no citation: every published row must be backed by a quote"
 
 
 def citations_point_at_records(t: Tables) -> Iterator[Finding]:
     """Every citation of a curated table names a record and a column that exist (anti-joins, not lookups)."""
-    cited = t.frames["citations"]
-    cited = cited[cited["resource"].isin(t.curated)]
-    records = pd.concat([pd.DataFrame({"resource": table, "record_id": t.ids(table)}) for table in t.curated])
-    dangling = cited.merge(records.assign(found=True), on=["resource", "record_id"], how="left")
-    for citation_id, record_id, resource in dangling.loc[dangling["found"].isna(), ["citation_id", "record_id", "resource"]].itertuples(index=False):
+    cited = t.frames["citations"].filter(pl.col("resource").is_in(t.curated))
+    records = pl.concat([t.ids(table).to_frame("record_id").with_columns(resource=pl.lit(table)) for table in t.curated])
+    dangling = cited.join(records, on=["resource", "record_id"], how="anti", maintain_order="left")
+    for citation_id, record_id, resource in dangling.select("citation_id", "record_id", "resource").iter_rows():
         yield "citations", citation_id, "record_id", f"no record {record_id!r} in {resource}"
-    columns = pd.DataFrame([(table, f["name"]) for table in t.curated for f in t.schemas[table]["fields"]],
-                           columns=["resource", "field"]).assign(known=True)
-    named = cited[cited["field"].notna()].merge(columns, on=["resource", "field"], how="left")
-    for citation_id, resource, field in named.loc[named["known"].isna(), ["citation_id", "resource", "field"]].itertuples(index=False):
+    columns = pl.DataFrame([(table, f["name"]) for table in t.curated for f in t.schemas[table]["fields"]],
+                           schema=["resource", "field"], orient="row")
+    named = cited.filter(pl.col("field").is_not_null()).join(columns, on=["resource", "field"], how="anti",
+                                                             maintain_order="left")
+    for citation_id, resource, field in named.select("citation_id", "resource", "field").iter_rows():
         yield "citations", citation_id, "field", f"{resource} has no column {field!r}"
 
 
 def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
-    c = t.frames["citations"].dropna(subset=["char_start", "char_end"])  # a cell of the wrong type is reported already
-    for citation_id, source_id, start, end, quote in zip(c["citation_id"], c["source_id"], c["char_start"], c["char_end"], c["quote"]):
-        if t.texts.get(source_id, "")[start:end] != quote:
-            yield "citations", citation_id, "char_start", f"{source_id}[{start}:{end}] is not the quote {quote!r}"
+    c = t.frames["citations"].drop_nulls(["char_start", "char_end"])  # a cell of the wrong type is reported already
+    for (source_id,), group in c.group_by("source_id", maintain_order=True):
+        text = t.texts.get(source_id, "")
+        starts, ends, quotes = group["char_start"].to_list(), group["char_end"].to_list(), group["quote"].to_list()
+        wrong = [i for i, (start, end, quote) in enumerate(zip(starts, ends, quotes)) if text[start:end] != quote]
+        for i in wrong:
+            yield "citations", group["citation_id"][i], "char_start", (
+                f"{source_id}[{starts[i]}:{ends[i]}] is not the quote {quotes[i]!r}")
 
 
 def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
-    """A record's value must be one that a source states, wherever sources state values for that field."""
-    c = t.frames["citations"]
-    c = c[c["field"].notna() & c["stated_value"].notna() & c["resource"].isin(t.curated)]
-    for (table, name), group in c.groupby(["resource", "field"], sort=True):
+    """A record's value must be one that a source states, wherever sources state values for that field.
+    Values are compared in canonical form, computed once per distinct value."""
+    c = t.frames["citations"].filter(pl.col("field").is_not_null() & pl.col("stated_value").is_not_null()
+                                     & pl.col("resource").is_in(t.curated))
+    for (table, name), group in c.group_by(["resource", "field"], maintain_order=True):
         schema, frame = t.schemas[table], t.frames[table]
         if name not in frame.columns:
             continue
-        field = fields_by_name(schema)[name]
-        published = _published_values(schema, frame, name)  # record id → canonical value, one pass over the column
-        claims = group.groupby("record_id", sort=True)["stated_value"].agg(lambda values: {canonical(field, v) for v in values})
-        for record_id, stated in claims.items():
-            if record_id not in published:
-                continue
-            value = published[record_id]
+        field, key = fields_by_name(schema)[name], t.key(table)
+        claims = group.select("record_id", "stated_value").unique()
+        claims = claims.with_columns(claim=map_unique(claims["stated_value"], lambda v: canonical(field, v)))
+        precision = precision_of(schema).get(name)
+        published = frame.select(pl.col(key).alias("record_id"), pl.col(name).alias("value"),
+                                 (pl.col(precision) if precision else pl.lit("day")).alias("precision"))
+        published = published.join(claims.select("record_id").unique(), on="record_id", how="semi")
+        pairs = published.select("value", "precision").unique().drop_nulls("value")
+        pairs = pairs.with_columns(published=pl.Series([canonical_cell(field, v, p) for v, p in pairs.iter_rows()],
+                                                       dtype=pl.String))
+        published = published.join(pairs, on=["value", "precision"], how="left", nulls_equal=True)
+        joined = claims.join(published.select("record_id", "published"), on="record_id", how="inner")
+        value, claim = pl.col("published"), pl.col("claim")
+        agrees = ((value.str.starts_with(claim) | claim.str.starts_with(value)) if field["type"] == "date"
+                  else value == claim)
+        verdict = joined.group_by("record_id").agg(pl.col("published").first(), agrees.fill_null(False).any().alias("ok"),
+                                                  pl.col("claim").unique().sort().alias("claims"))
+        for record_id, value, _, stated in verdict.filter(~pl.col("ok")).sort("record_id").iter_rows():
             if value is None:
-                yield table, record_id, name, f"is empty, but sources state {sorted(stated)}"
-            elif not any(compatible(field, value, claim) for claim in stated):
-                yield table, record_id, name, f"is {value!r}, but its citations state {sorted(stated)}"
+                yield table, record_id, name, f"is empty, but sources state {stated}"
+            else:
+                yield table, record_id, name, f"is {value!r}, but its citations state {stated}"
 
 
 def dates_within_precision(t: Tables) -> Iterator[Finding]:
-    earliest = pd.Timestamp(t.params["earliest_date"])
+    earliest = dt.date.fromisoformat(str(t.params["earliest_date"]))
     for table, frame in t.frames.items():
         for name, precision_name in precision_of(t.schemas[table]).items():
-            for record_id, value, precision in zip(t.ids(table), frame[name], frame[precision_name]):
-                if pd.isna(value) != pd.isna(precision):
+            value, precision = pl.col(name), pl.col(precision_name)
+            unpaired = value.is_null() != precision.is_null()
+            not_first = value.is_not_null() & (((precision.is_in(["month", "year"])) & (value.dt.day() != 1))
+                                                | ((precision == "year") & (value.dt.month() != 1)))
+            outside = value.is_not_null() & ((value < earliest) | (value > t.today))
+            found = frame.select(pl.col(t.key(table)).alias("record_id"), value.alias("value"), precision.alias("precision"),
+                                 unpaired.alias("unpaired"), not_first.fill_null(False).alias("not_first"),
+                                 outside.fill_null(False).alias("outside"))
+            for record_id, date, kind, unpaired, not_first, outside in found.filter(
+                    pl.col("unpaired") | pl.col("not_first") | pl.col("outside")).iter_rows():
+                if unpaired:
                     yield table, record_id, precision_name, f"{name} and its precision must be both set or both empty"
-                elif pd.isna(value):
-                    continue
-                elif (precision in ("month", "year") and value.day != 1) or (precision == "year" and value.month != 1):
-                    yield table, record_id, name, f"{value.date()} is not the first day of its {precision}"
-                elif not earliest <= value <= pd.Timestamp(t.today):
-                    yield table, record_id, name, f"{value.date()} is outside {earliest.date()}..{t.today}"
+                elif not_first:
+                    yield table, record_id, name, f"{date} is not the first day of its {kind}"
+                else:
+                    yield table, record_id, name, f"{date} is outside {earliest}..{t.today}"
 
 
 def periods_in_order(t: Tables) -> Iterator[Finding]:
     for table, frame in t.frames.items():
         if {"period_start", "period_end"} <= set(frame.columns):
-            for record_id, start, end in zip(t.ids(table), frame["period_start"], frame["period_end"]):
-                if not pd.isna(start) and not pd.isna(end) and end < start:
-                    yield table, record_id, "period_end", f"period ends ({end}) before it starts ({start})"
-    budgets = t.frames["budgets"].merge(t.frames["programmes"][["programme_id", "period_start", "period_end"]],
-                                        on="programme_id", suffixes=("", "_programme"))
-    outside = budgets[(budgets["period_start"] < budgets["period_start_programme"])
-                      | (budgets["period_end"] > budgets["period_end_programme"])]
-    for b in outside.itertuples(index=False):
-        yield "budgets", b.budget_id, "period_start", (
-            f"budget period {b.period_start}-{b.period_end} lies outside its programme's "
-            f"{b.period_start_programme}-{b.period_end_programme}")
+            reversed_ = frame.filter(pl.col("period_end") < pl.col("period_start"))
+            for record_id, start, end in reversed_.select(t.key(table), "period_start", "period_end").iter_rows():
+                yield table, record_id, "period_end", f"period ends ({end}) before it starts ({start})"
+    budgets = t.frames["budgets"].join(t.frames["programmes"].select("programme_id", "period_start", "period_end"),
+                                       on="programme_id", suffix="_programme", maintain_order="left")
+    outside = budgets.filter((pl.col("period_start") < pl.col("period_start_programme"))
+                             | (pl.col("period_end") > pl.col("period_end_programme")))
+    for b in outside.iter_rows(named=True):
+        yield "budgets", b["budget_id"], "period_start", (
+            f"budget period {b['period_start']}-{b['period_end']} lies outside its programme's "
+            f"{b['period_start_programme']}-{b['period_end_programme']}")
 
 
 def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
-    kind = dict(zip(t.frames["organizations"]["org_id"], t.frames["organizations"]["kind"]))
-    expected = t.params["org_kinds"]
-    for table, columns in expected.items():
-        frame = t.frames[table]
+    kinds_of = t.frames["organizations"].select("org_id", "kind")
+    for table, columns in t.params["org_kinds"].items():
         for column, kinds in columns.items():
-            for record_id, org_id in zip(t.ids(table), frame[column]):
-                if not pd.isna(org_id) and org_id in kind and kind[org_id] not in kinds:
-                    yield table, record_id, column, f"{org_id!r} is of kind {kind[org_id]!r}; expected one of {kinds}"
-    banned = set(t.frames["court_bans"]["org_id"])
-    for org_id, org_kind in kind.items():
-        if org_kind == "banned_group" and org_id not in banned:
-            yield "organizations", org_id, "kind", "is banned_group, but no court_bans row bans it"
+            wrong = (t.frames[table].select(pl.col(t.key(table)).alias("record_id"), pl.col(column).alias("org_id"))
+                     .join(kinds_of, on="org_id", how="inner", maintain_order="left")
+                     .filter(~pl.col("kind").is_in(kinds)))
+            for record_id, org_id, kind in wrong.iter_rows():
+                yield table, record_id, column, f"{org_id!r} is of kind {kind!r}; expected one of {kinds}"
+    unbanned = kinds_of.filter(pl.col("kind") == "banned_group").join(
+        t.frames["court_bans"].select("org_id").unique(), on="org_id", how="anti", maintain_order="left")
+    for org_id in unbanned["org_id"]:
+        yield "organizations", org_id, "kind", "is banned_group, but no court_bans row bans it"
 
 
 def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
     for table, columns in t.params["natural_keys"].items():
-        frame = t.frames[table]
-        keys = frame[columns].dropna()
-        if keys.empty:
+        key = t.key(table)
+        keys = t.frames[table].select(key, *columns).drop_nulls(columns)
+        if keys.is_empty():
             continue
-        normalized = keys.astype(str).apply(lambda column: column.str.split().str.join(" ").str.casefold())
-        ids = t.ids(table).loc[normalized.index]
-        first = ids.groupby([normalized[c] for c in columns], sort=False).transform("first")
-        for record_id, original in zip(ids[normalized.duplicated()], first[normalized.duplicated()]):
+        repeats = (keys.with_columns([folded_column(pl.col(c).cast(pl.String)) for c in columns]).with_columns(first=pl.col(key).first().over(columns), nth=pl.int_range(pl.len()).over(columns))
+                   .filter(pl.col("nth") > 0))
+        for record_id, original in repeats.select(key, "first").iter_rows():
             yield table, record_id, ",".join(columns), f"same {columns} as {original!r}: a duplicate under another id?"
-    names = defaultdict(set)
-    for org_id, name, aliases in zip(*(t.frames["organizations"][c] for c in ("org_id", "name", "aliases"))):
-        for label in [name, *([] if pd.isna(aliases) else aliases.split("|"))]:
-            names[label.strip().casefold()].add(org_id)
-    for label, org_ids in sorted(names.items()):
-        if len(org_ids) > 1:
-            yield "organizations", sorted(org_ids)[1], "aliases", f"name {label!r} also names {sorted(org_ids)[0]!r}"
+    organizations = t.frames["organizations"]
+    labels = pl.concat([
+        organizations.select("org_id", label=pl.col("name")),
+        organizations.select("org_id", label=pl.col("aliases").str.split("|")).explode("label"),
+    ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
+    shared = (labels.group_by("label").agg(pl.col("org_id").unique().sort())
+              .filter(pl.col("org_id").list.len() > 1).sort("label"))
+    for label, org_ids in shared.iter_rows():
+        yield "organizations", org_ids[1], "aliases", f"name {label!r} also names {org_ids[0]!r}"
 
 
 def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
     """A stated dollar figure far from the period's exchange rate must carry the implausibility flag, and only then."""
     rates, factor = t.params["kzt_per_usd"], t.params["usd_rate_tolerance_factor"]
-    for _, b in t.frames["budgets"].iterrows():
-        flagged = not pd.isna(b["flag"]) and b["flag"] == "implausible_usd_conversion"
-        if pd.isna(b["amount_usd_stated"]):
+    for b in t.frames["budgets"].iter_rows(named=True):
+        flagged = b["flag"] == "implausible_usd_conversion"
+        if b["amount_usd_stated"] is None:
             if flagged:
                 yield "budgets", b["budget_id"], "flag", "flags a conversion, but no dollar figure is stated"
             continue
@@ -194,26 +237,25 @@ def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
                 f"{'empty' if plausible else 'implausible_usd_conversion'}")
 
 
+# The same characters as schemas.check_text, as one pattern for polars (Rust regex: \x{..} escapes).
+_UNSAFE = CONTROL_CHARACTERS + "|^[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_STARTS) + "]"
+
+
 def text_cells_safe(t: Tables) -> Iterator[Finding]:
     """No text cell of any table, derived ones included, holds a control character or starts like a formula."""
     for table, frame in t.frames.items():
-        for field in t.schemas[table]["fields"]:
-            if field["type"] != "string" or field["name"] not in frame.columns:
-                continue
-            cells = frame[field["name"]].dropna()
-            bad = cells[cells.str.contains(CONTROL_CHARACTERS, regex=True) | cells.str.startswith(FORMULA_STARTS)]
-            for row, cell in bad.items():
-                yield table, record_id_at(t.frames[table], t.schemas[table], row), field["name"], (
-                    f"{shown(cell)} holds a control character or starts with one of {list(FORMULA_STARTS)}")
-
-
-def _published_values(schema: dict, frame: pd.DataFrame, name: str) -> dict[str, str | None]:
-    (key,) = primary_key(schema)
-    field = fields_by_name(schema)[name]
-    precisions = frame[precision_of(schema)[name]] if name in precision_of(schema) else [None] * len(frame)
-    return {record_id: None if pd.isna(value) else canonical_cell(field, value, precision)
-            for record_id, value, precision in zip(frame[key], frame[name], precisions)}
-
+        names = [f["name"] for f in t.schemas[table]["fields"]
+                 if f["type"] == "string" and f["name"] in frame.columns and frame.schema[f["name"]] == pl.String]
+        if not names:
+            continue
+        unsafe = _rows(frame).select("row", *[pl.col(n).str.contains(_UNSAFE).fill_null(False) for n in names])
+        flagged = unsafe.filter(pl.any_horizontal(names))
+        for row, *marks in flagged.iter_rows():
+            (record_id,) = t.record_ids(table, pl.Series([row]))
+            for name, mark in zip(names, marks):
+                if mark:
+                    yield table, record_id, name, (
+                        f"{shown(frame[name][row])} holds a control character or starts with one of {list(FORMULA_STARTS)}")
 
 
 # --- rules of the 0.2.0 tables: each one a set operation over whole columns --------------------------------
@@ -222,41 +264,42 @@ def list_references_exist(t: Tables) -> Iterator[Finding]:
     """Every id in a list column that names another table's rows exists there (x-list-reference in the schema):
     Table Schema foreign keys cannot reach inside a list."""
     for table in t.curated:
-        (key,) = primary_key(t.schemas[table])
+        key = t.key(table)
         for field in t.schemas[table]["fields"]:
             reference = field.get("x-list-reference")
             if not reference:
                 continue
             name = field["name"]
-            cells = t.frames[table][[key, name]].dropna()
-            items = cells.assign(item=cells[name].str.split(field["x-list-separator"], regex=False)).explode("item")
-            missing = items[~items["item"].isin(t.frames[reference["resource"]][reference["field"]])]
-            for record_id, item in zip(missing[key], missing["item"]):
+            items = (t.frames[table].select(key, item=pl.col(name).str.split(field["x-list-separator"]))
+                     .drop_nulls("item").explode("item"))
+            targets = t.frames[reference["resource"]].select(pl.col(reference["field"]).alias("item"))
+            for record_id, item in items.join(targets, on="item", how="anti", maintain_order="left").iter_rows():
                 yield table, record_id, name, f"{item!r} is not a {reference['resource']}.{reference['field']}"
 
 
 def statistics_consistent(t: Tables) -> Iterator[Finding]:
     """Values, bounds and qualifier tell one story; a reversed range is flagged, never silently accepted."""
-    f = t.frames["statistics"]
-    value, low, high = f["value"], f["value_low"], f["value_high"]
-    is_range = (f["qualifier"] == "range").fillna(False)
-    reversed_range = (low > high).fillna(False)
-    flagged = (f["flag"] == "reversed_range").fillna(False)
+    value, low, high = pl.col("value"), pl.col("value_low"), pl.col("value_high")
+    is_range = (pl.col("qualifier") == "range").fill_null(False)
+    reversed_range = (low > high).fill_null(False)
+    flagged = (pl.col("flag") == "reversed_range").fill_null(False)
     checks = [
-        (is_range & ~(low.notna() & high.notna() & value.isna()), "qualifier",
+        (is_range & ~(low.is_not_null() & high.is_not_null() & value.is_null()), "qualifier",
          "qualifier is range: value_low and value_high must both be given and value empty"),
-        (~is_range & (value.isna() | low.notna() | high.notna()), "qualifier",
+        (~is_range & (value.is_null() | low.is_not_null() | high.is_not_null()), "qualifier",
          "qualifier is not range: value must be given and value_low, value_high empty"),
-        (value.notna() & (((value < low) & low.notna()) | ((value > high) & high.notna())).fillna(False), "value",
-         "value lies outside value_low..value_high"),
+        (value.is_not_null() & (((value < low) & low.is_not_null()) | ((value > high) & high.is_not_null())).fill_null(False),
+         "value", "value lies outside value_low..value_high"),
         (reversed_range & ~flagged, "flag", "value_low is above value_high: record it as stated with flag reversed_range"),
         (flagged & ~reversed_range, "flag", "flag is reversed_range, but value_low is not above value_high"),
-        (f["reference_date"].isna() & f["period_start"].isna(), "reference_date",
+        (pl.col("reference_date").is_null() & pl.col("period_start").is_null(), "reference_date",
          "a statistic needs a reference date (a stock) or a period (a flow)"),
-        (f["period_start"].isna() != f["period_end"].isna(), "period_end", "a period needs both period_start and period_end"),
+        (pl.col("period_start").is_null() != pl.col("period_end").is_null(), "period_end",
+         "a period needs both period_start and period_end"),
     ]
+    frame = t.frames["statistics"]
     for failing, field, message in checks:
-        for record_id in f.loc[failing.astype(bool), "statistic_id"]:
+        for record_id in frame.filter(failing)["statistic_id"]:
             yield "statistics", record_id, field, message
 
 
@@ -264,12 +307,13 @@ def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
     f = t.frames["prosecutions"]
     separator = fields_by_name(t.schemas["prosecutions"])["defendants"]["x-list-separator"]
-    named = f["defendants"].str.split(separator, regex=False).str.len()
-    too_many = (named > f["defendant_count"]).fillna(False)
-    for record_id, count, names in zip(f.loc[too_many, "case_id"], f.loc[too_many, "defendant_count"], named[too_many]):
+    named = f.with_columns(named=pl.col("defendants").str.split(separator).list.len())
+    for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
+            "case_id", "defendant_count", "named").iter_rows():
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
-    term = f["sentence_years"].notna() & ~f["sentence_type"].isin(["imprisonment", "restricted_freedom"])
-    for record_id, kind in zip(f.loc[term, "case_id"], f.loc[term, "sentence_type"]):
+    term = f.filter(pl.col("sentence_years").is_not_null()
+                    & ~pl.col("sentence_type").is_in(["imprisonment", "restricted_freedom"]).fill_null(False))
+    for record_id, kind in term.select("case_id", "sentence_type").iter_rows():
         yield "prosecutions", record_id, "sentence_years", f"a term in years does not fit sentence_type {kind!r}"
 
 
@@ -277,17 +321,17 @@ def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
     """A provision and its successor belong to different acts; a successor claimed by two or more provisions is
     recorded as stated, and every provision claiming it carries flag shared_successor (and only those do)."""
     f = t.frames["legal_provisions"]
-    pairs = f[["provision_id", "law_id", "successor_provision_id", "flag"]].merge(
-        f[["provision_id", "law_id"]], left_on="successor_provision_id", right_on="provision_id",
-        suffixes=("", "_successor"))
-    for record_id in pairs.loc[pairs["law_id"] == pairs["law_id_successor"], "provision_id"]:
+    pairs = f.select("provision_id", "law_id", "successor_provision_id").join(
+        f.select(pl.col("provision_id").alias("successor_provision_id"), pl.col("law_id").alias("law_id_successor")),
+        on="successor_provision_id", how="inner", maintain_order="left")
+    for record_id in pairs.filter(pl.col("law_id") == pl.col("law_id_successor"))["provision_id"]:
         yield "legal_provisions", record_id, "successor_provision_id", "the successor belongs to the same act"
-    claims = f["successor_provision_id"].map(f["successor_provision_id"].value_counts())
-    shared = (claims > 1).fillna(False)
-    flagged = (f["flag"] == "shared_successor").fillna(False)
-    for record_id in f.loc[shared & ~flagged, "provision_id"]:
+    claims = f.with_columns(
+        shared=(pl.len().over("successor_provision_id") > 1) & pl.col("successor_provision_id").is_not_null(),
+        flagged=(pl.col("flag") == "shared_successor").fill_null(False))
+    for record_id in claims.filter(pl.col("shared") & ~pl.col("flagged"))["provision_id"]:
         yield "legal_provisions", record_id, "flag", "another provision names the same successor: flag it shared_successor"
-    for record_id in f.loc[flagged & ~shared, "provision_id"]:
+    for record_id in claims.filter(pl.col("flagged") & ~pl.col("shared"))["provision_id"]:
         yield "legal_provisions", record_id, "flag", "flag is shared_successor, but no other provision names its successor"
 
 

@@ -13,8 +13,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import shown
 
 PRECISIONS = ("day", "month", "year")
@@ -43,11 +41,11 @@ def precision_of(schema: dict) -> dict[str, str]:
             if f["type"] == "date" and f"{f['name']}_precision" in names}
 
 
-def record_id_at(frame: pd.DataFrame, schema: dict, row) -> str | None:
-    """The primary key of a frame's row (by position), joined with '/', to name it in a message."""
-    if row is None or not 0 <= row < len(frame):
+def record_id_at(frame, schema: dict, row) -> str | None:
+    """The primary key of a (polars) frame's row by position, joined with '/', to name it in a message."""
+    if row is None or not 0 <= row < len(frame) or not set(primary_key(schema)) <= set(frame.columns):
         return None
-    return "/".join(str(frame[k].iloc[row]) for k in primary_key(schema))
+    return "/".join(str(frame[k][row]) for k in primary_key(schema))
 
 
 def is_required(field: dict) -> bool:
@@ -153,13 +151,24 @@ def canonical(field: dict, value) -> str:
         return repr(float(str(value).replace(",", "").strip()))
     if kind == "boolean":
         return str(value).strip().lower()
-    return " ".join(str(value).split()).casefold()
+    return folded(str(value))
+
+
+def folded(text: str) -> str:
+    """The comparison form of a text: runs of whitespace made one space, ends trimmed, lower case."""
+    return " ".join(text.split()).lower()
+
+
+def folded_column(column):
+    """`folded` as a polars expression, for whole columns (tests/unit/test_schemas.py keeps the two equal)."""
+    return column.str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
 
 
 def canonical_cell(field: dict, value, precision: str | None = None) -> str:
     """The comparable form of a table cell (text or typed); a date is cut to its precision."""
     if field["type"] == "date":
-        return pd.Timestamp(value).date().isoformat()[: _WIDTH[precision or "day"]]
+        day = value if isinstance(value, str) else (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+        return dt.date.fromisoformat(day[:10]).isoformat()[: _WIDTH[precision or "day"]]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return canonical(field, value)
@@ -173,45 +182,67 @@ def compatible(field: dict, a: str, b: str) -> bool:
 
 
 # --- reading a published table ---------------------------------------------------------------------------
+# Tables are read with polars: the CSV parser and every check below run as columnar expressions in Rust, so
+# the cost per row stays flat as tables grow (see bench/pipeline.py).
 
-_DTYPES = {"string": "string", "integer": "Int64", "year": "Int64", "number": "Float64",
-           "boolean": "boolean", "date": "datetime64[ns]"}
+_POLARS_TYPES = {"string": "String", "integer": "Int64", "year": "Int64", "number": "Float64",
+                 "boolean": "Boolean", "date": "Date"}
 
 
-def read_table(path: Path, schema: dict) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
-    """Read a CSV as typed columns; returns the frame and (row, field, bad cell) for cells of the wrong type."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    missing = set(schema.get("missingValues", [""]))
+def polars_type(field: dict):
+    import polars as pl
+
+    return getattr(pl, _POLARS_TYPES[field["type"]])
+
+
+def read_table(path: Path, schema: dict):
+    """Read a published CSV into typed polars columns.
+
+    Returns the frame and (row, field, cell) for every cell that does not parse as its field's type (the cell
+    is then empty in the frame). Columns the schema does not know are kept as text, for the schema check to
+    name. A file that is not a readable CSV raises ValueError naming it.
+    """
+    import polars as pl
+
+    try:
+        raw = pl.read_csv(path, infer_schema=False, null_values=list(schema.get("missingValues", [""])),
+                          raise_if_empty=False)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise ValueError(f"{path.name} is not a readable CSV: {str(error).splitlines()[0]}") from None
+    fields = fields_by_name(schema)
+    typed = raw.select([_typed(pl.col(name), fields[name]).alias(name) if name in fields else pl.col(name)
+                        for name in raw.columns])
+    checked = [name for name in raw.columns if name in fields and fields[name]["type"] != "string"]
     bad: list[tuple[int, str, str]] = []
-    frame = pd.DataFrame(index=raw.index)
-    for field in schema["fields"]:
-        name = field["name"]
-        if name not in raw.columns:
-            continue
-        cells = raw[name].where(~raw[name].isin(missing), None)
-        kind = field["type"]
-        if kind == "boolean":
-            true = set(field.get("trueValues", ["true", "True", "TRUE", "1"]))
-            false = set(field.get("falseValues", ["false", "False", "FALSE", "0"]))
-            typed = cells.map(lambda c: None if c is None else True if c in true else False if c in false else pd.NA)
-        elif kind == "date":
-            typed = pd.to_datetime(cells, format="%Y-%m-%d", errors="coerce")
-        elif kind in ("integer", "year", "number"):
-            typed = pd.to_numeric(cells, errors="coerce")
-            if kind != "number":
-                typed = typed.where(typed.isna() | (typed == typed.round()))
-        else:
-            typed = cells
-        typed = pd.Series(typed, index=raw.index)
-        for row in raw.index[cells.notna() & typed.isna()]:
-            bad.append((int(row), name, raw.at[row, name]))
-        frame[name] = typed.astype(_DTYPES[kind]) if kind != "boolean" else typed.astype("boolean")
-    return frame, bad
+    if checked and len(raw):
+        failed = raw.select([(pl.col(n).is_not_null() & typed[n].is_null()).any().alias(n) for n in checked]).row(0)
+        for name, any_failed in zip(checked, failed):
+            if any_failed:
+                rows = raw.with_row_index("row").filter(pl.col(name).is_not_null() & typed[name].is_null())
+                bad += [(row, name, cell) for row, cell in rows.select("row", name).iter_rows()]
+    return typed, bad
+
+
+def _typed(column, field: dict):
+    """The expression that parses a text column as `field`'s type; a cell that does not parse becomes null."""
+    import polars as pl
+
+    kind = field["type"]
+    if kind == "boolean":
+        true = field.get("trueValues", ["true", "True", "TRUE", "1"])
+        false = field.get("falseValues", ["false", "False", "FALSE", "0"])
+        return pl.when(column.is_in(true)).then(True).when(column.is_in(false)).then(False).otherwise(None)
+    if kind == "date":
+        return column.str.to_date("%Y-%m-%d", strict=False)
+    if kind == "string":
+        return column
+    return column.cast(polars_type(field), strict=False)
 
 
 def pandera_schema(table: str, schema: dict):
-    """The pandera DataFrameSchema a Table Schema implies: dtypes, required, unique, enum, range, pattern, keys."""
-    import pandera.pandas as pa
+    """The pandera (polars) DataFrameSchema a Table Schema implies: dtypes, required, unique, enum, range,
+    pattern, length and the primary key."""
+    import pandera.polars as pa
 
     columns = {}
     for field in schema["fields"]:
@@ -224,13 +255,13 @@ def pandera_schema(table: str, schema: dict):
         if "maximum" in constraints:
             checks.append(pa.Check.le(_bound(field, constraints["maximum"])))
         if "pattern" in constraints:
-            checks.append(pa.Check.str_matches(f"(?:{constraints['pattern']})\\Z"))  # Table Schema patterns match whole values
+            checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))  # Table Schema patterns match whole values
         if "minLength" in constraints:
             checks.append(pa.Check.str_length(min_value=constraints["minLength"]))
         if "maxLength" in constraints:
             checks.append(pa.Check.str_length(max_value=constraints["maxLength"]))
         columns[field["name"]] = pa.Column(
-            _DTYPES[field["type"]], checks=checks, nullable=not is_required(field),
+            polars_type(field), checks=checks, nullable=not is_required(field),
             unique=bool(constraints.get("unique")), required=True)
     key = primary_key(schema)
     return pa.DataFrameSchema(columns, name=table, strict=True, ordered=True,
@@ -238,4 +269,36 @@ def pandera_schema(table: str, schema: dict):
 
 
 def _bound(field: dict, value):
-    return pd.Timestamp(value) if field["type"] == "date" else value
+    return dt.date.fromisoformat(value) if field["type"] == "date" else value
+
+
+def map_unique(series, function, dtype=None):
+    """`function` applied to each distinct value of a polars Series (not to every row), mapped back onto it."""
+    import polars as pl
+
+    distinct = series.drop_nulls().unique()
+    mapping = pl.DataFrame({"value": distinct, "mapped": pl.Series([function(v) for v in distinct.to_list()],
+                                                                    dtype=dtype or pl.String)})
+    return series.to_frame("value").join(mapping, on="value", how="left", maintain_order="left")["mapped"]
+
+
+def pandas_frame(frame):
+    """A polars frame as pandas columns of the nullable dtypes (for the report's figures), without pyarrow."""
+    import pandas as pd
+    import polars as pl
+
+    columns = {}
+    for name, dtype in frame.schema.items():
+        column = frame[name]
+        if dtype == pl.Date:
+            columns[name] = pd.to_datetime(pd.Series(column.dt.strftime("%Y-%m-%d").to_list(), dtype="string"),
+                                           format="%Y-%m-%d")
+        elif dtype == pl.Int64:
+            columns[name] = pd.Series(column.to_list(), dtype="Int64")
+        elif dtype == pl.Float64:
+            columns[name] = pd.Series(column.to_list(), dtype="Float64")
+        elif dtype == pl.Boolean:
+            columns[name] = pd.Series(column.to_list(), dtype="boolean")
+        else:
+            columns[name] = pd.Series(column.to_list(), dtype="string")
+    return pd.DataFrame(columns)

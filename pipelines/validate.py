@@ -1,13 +1,17 @@
 """Stage validate: check the built tables with checks derived from schemas/ and the rules, before anything is published.
 
-Types (every cell parses as its field's type), constraints, unique and primary keys come from the pandera schema
-derived from each Table Schema; foreign keys and the cross-field and cross-table rules are set operations in
-rules.py. frictionless-py reads the published package afterwards, in the conformance stage.
+Tables are read with polars. Types (every cell parses as its field's type), constraints, unique and primary keys
+come from the pandera (polars) schema derived from each Table Schema; foreign keys and the cross-field and
+cross-table rules are set operations in rules.py. frictionless-py reads the published package afterwards, in the
+conformance stage.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
+
+import polars as pl
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
@@ -23,15 +27,21 @@ def run(config: Config, today: dt.date | None = None) -> None:
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     texts = {s["source_id"]: (config.path("ingested_dir") / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in sources}
-    locations_file = tables_dir / LOCATIONS
-    locations = json.loads(locations_file.read_text(encoding="utf-8")) if locations_file.exists() else {}
-    frames, problems, bad_types = {}, LocatedProblems(locations), 0
+    frames, problems, bad_types, unreadable = {}, LocatedProblems(tables_dir / LOCATIONS), 0, []
     for table in config.all_tables:
-        frames[table], bad_cells = read_table(tables_dir / f"{table}.csv", schemas[table])
+        try:
+            frames[table], bad_cells = read_table(tables_dir / f"{table}.csv", schemas[table])
+        except ValueError as error:
+            problems.add(table, None, None, str(error))
+            unreadable.append(table)
+            continue
         for row, name, cell in bad_cells:
             problems.add(table, record_id_at(frames[table], schemas[table], row), name,
                          f"expected {fields_by_name(schemas[table])[name]['type']}, found {shown(cell)}")
         bad_types += len(bad_cells)
+
+    if unreadable:  # the other checks need every table
+        problems.raise_if_any("validate")
 
     # Process
     summary = {
@@ -49,11 +59,21 @@ def run(config: Config, today: dt.date | None = None) -> None:
 
 
 class LocatedProblems(Problems):
-    """Problems found in a built table, placed at the line of records/<table>.yaml the curator edits, where known."""
+    """Problems found in a built table, placed at the line of records/<table>.yaml the curator edits, where known.
 
-    def __init__(self, locations: dict[str, dict[str, str]]):
+    The locations file (written by build beside the tables) is read only once a problem is found."""
+
+    def __init__(self, locations_file: Path):
         super().__init__()
-        self.locations = locations
+        self.locations_file = locations_file
+        self._locations = None
+
+    @property
+    def locations(self) -> dict[str, dict[str, str]]:
+        if self._locations is None:
+            self._locations = (json.loads(self.locations_file.read_text(encoding="utf-8"))
+                               if self.locations_file.exists() else {})
+        return self._locations
 
     def add(self, where, record, field, message) -> None:
         place = self.locations.get(str(where), {}).get(record)
@@ -64,17 +84,16 @@ class LocatedProblems(Problems):
 
 def pandera_problems(frames, schemas, problems: Problems) -> dict:
     import pandera
-    import pandera.pandas as pa
+    import pandera.polars as pa
 
     count = 0
     for table, frame in frames.items():
         try:
             pandera_schema(table, schemas[table]).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
-            for case in errors.failure_cases.itertuples():
-                row = case.index if isinstance(case.index, int) else None
-                problems.add(table, record_id_at(frame, schemas[table], row), case.column,
-                             f"pandera {case.check}: found {case.failure_case!r}")
+            for case in errors.failure_cases.iter_rows(named=True):
+                problems.add(table, record_id_at(frame, schemas[table], case["index"]), case["column"],
+                             f"pandera {case['check']}: found {case['failure_case']!r}")
                 count += 1
     return {"valid": count == 0, "errors": count, "version": pandera.__version__}
 
@@ -84,7 +103,7 @@ def rule_problems(tables: Tables, problems: Problems) -> dict:
     for rule in RULES:
         try:
             findings = list(rule(tables))
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, KeyError, pl.exceptions.PolarsError) as error:
             if not problems:  # on tables that passed every type and constraint check, a failing rule is a bug
                 raise
             problems.add("validate", None, None, f"{rule.__name__} could not run on tables with the problems above "

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipelines.schemas import (canonical, canonical_cell, cell_value, compatible, pandera_schema,
+from pipelines.schemas import (canonical, canonical_cell, cell_value, compatible, folded, folded_column, pandera_schema,
                                parse_partial_date, precision_of, read_table)
 
 DATE = {"name": "d", "type": "date"}
@@ -73,26 +73,34 @@ def test_read_table_types_columns_and_reports_bad_cells(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,n,ok,d,kind\nx,1,Y,2011-10-31,a\ny,NA,N,,b\nz,two,maybe,2011-13-01,a\n", encoding="utf-8")
     frame, bad = read_table(path, SCHEMA)
-    assert str(frame["n"].dtype) == "Int64" and pd.isna(frame["n"][1])
-    assert frame["ok"].tolist()[:2] == [True, False]  # trueValues/falseValues honoured
-    assert frame["d"][0] == pd.Timestamp("2011-10-31")
+    assert str(frame["n"].dtype) == "Int64" and frame["n"][1] is None  # "NA" is a missing value
+    assert frame["ok"].to_list()[:2] == [True, False]  # trueValues/falseValues honoured
+    assert frame["d"][0] == dt.date(2011, 10, 31)
     assert sorted(bad) == [(2, "d", "2011-13-01"), (2, "n", "two"), (2, "ok", "maybe")]
+
+
+@pytest.mark.parametrize("content", ["id,n\nx,1,extra\n", "id,n\n\"x,1\n", b"id,n\n\xff\xfe,1\n"])
+def test_read_table_refuses_a_file_that_is_not_a_csv_naming_it(tmp_path, content):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    with pytest.raises(ValueError, match="t.csv is not a readable CSV"):
+        read_table(path, SCHEMA)
 
 
 def test_pandera_schema_enforces_every_constraint(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("id,n,ok,d,kind\nx,1,Y,2011-10-31,a\nx,-1,N,,c\nBAD,,,,a\n", encoding="utf-8")
     frame, _ = read_table(path, SCHEMA)
-    import pandera.pandas as pa
+    import pandera.polars as pa
     with pytest.raises(pa.errors.SchemaErrors) as caught:
         pandera_schema("t", SCHEMA).validate(frame, lazy=True)
-    cases = caught.value.failure_cases
-    found = {(row.column, str(row.failure_case)) for row in cases.itertuples()}
-    assert ("id", "x") in found  # unique
-    assert ("n", "-1") in found  # minimum
-    assert ("kind", "c") in found  # enum
-    assert ("id", "BAD") in found  # pattern
-    assert not any(row.column == "n" and row.check == "not_nullable" for row in cases.itertuples())  # optional int
+    cases = caught.value.failure_cases.to_dicts()
+    found = {(row["column"], str(row["failure_case"]), row["index"]) for row in cases}
+    assert ("id", "x", 1) in found  # unique, at the row it repeats
+    assert ("n", "-1", 1) in found  # minimum
+    assert ("kind", "c", 1) in found  # enum
+    assert ("id", "BAD", 2) in found  # pattern
+    assert not any(row["column"] == "n" and row["check"] == "not_nullable" for row in cases)  # optional int
 
 
 def test_every_enum_is_declared_with_its_categories_and_every_text_column_has_a_max_length():
@@ -124,3 +132,9 @@ def test_check_text_accepts_ordinary_text():
     from pipelines.schemas import check_text
 
     check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, "Aktobe – 2016 \"quoted\" 'x' = y")
+
+
+def test_text_is_folded_the_same_in_python_and_in_polars():
+    import polars as pl
+    texts = ["  Islamic  State ", "ИСЛАМСКОЕ\u00a0государство", "Qazaqstan\tRespublikasy", "ÆSir Ōtake", "İstanbul", "ΣΊΣΥΦΟΣ"]
+    assert pl.DataFrame({"t": texts}).select(folded_column(pl.col("t")))["t"].to_list() == [folded(t) for t in texts]
