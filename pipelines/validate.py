@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +28,22 @@ def run(config: Config, today: dt.date | None = None) -> None:
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     texts = {s["source_id"]: (config.path("ingested_dir") / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in sources}
+
+    # Process: the checks, with the tables hashed beside them (hashlib releases the GIL)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = {t: pool.submit(sha256_file, tables_dir / f"{t}.csv") for t in config.all_tables}
+        summary = check(config, schemas, texts, tables_dir, today, pool)
+        summary["sha256"] = {t: digest.result() for t, digest in digests.items()}
+
+    # Save
+    write_json_atomic(config.path("validation"), summary)
+
+
+def check(config: Config, schemas: dict, texts: dict, tables_dir: Path, today: dt.date | None, pool) -> dict:
+    """Every check on the built tables; raises BuildError with all problems found, or returns the summary.
+
+    The pandera schemas run in a worker thread while the rules run in this one: both spend most of their time
+    in polars, which releases the GIL, so the two share the machine's cores."""
     frames, problems, bad_types, unreadable = {}, LocatedProblems(tables_dir / LOCATIONS), 0, []
     for table in config.all_tables:
         try:
@@ -42,20 +59,23 @@ def run(config: Config, today: dt.date | None = None) -> None:
 
     if unreadable:  # the other checks need every table
         problems.raise_if_any("validate")
-
-    # Process
+    schema_problems, rule_findings = Problems(), Problems()
+    schema_checks = pool.submit(pandera_problems, frames, schemas, schema_problems)
+    rules, failures = rule_problems(Tables(frames, schemas, config.curated_tables, texts, config.params["validate"],
+                                           today or dt.date.today()), rule_findings)
     summary = {
         "types": {"valid": bad_types == 0, "errors": bad_types},
-        "pandera": pandera_problems(frames, schemas, problems),
-        "rules": rule_problems(Tables(frames, schemas, config.curated_tables, texts,
-                                      config.params["validate"], today or dt.date.today()), problems),
+        "pandera": schema_checks.result(),
+        "rules": rules,
         "rows": {t: len(frames[t]) for t in config.all_tables},
-        "sha256": {t: sha256_file(tables_dir / f"{t}.csv") for t in config.all_tables},
     }
+    for found in (schema_problems, rule_findings):  # reported in a fixed order: types, schema, rules
+        for problem in found:
+            problems.add(problem.where, problem.record, problem.field, problem.message)
+    if failures and len(problems) == len(failures):  # on tables that pass every other check, a failing rule is a bug
+        raise failures[0]
     problems.raise_if_any("validate")
-
-    # Save
-    write_json_atomic(config.path("validation"), summary)
+    return summary
 
 
 class LocatedProblems(Problems):
@@ -82,6 +102,10 @@ class LocatedProblems(Problems):
         super().add(where, record, field, message)
 
 
+COLUMN_CHECKS = {"column_in_dataframe": "the table has no such column", "column_in_schema": "the schema has no such field",
+                 "column_ordered": "the column is out of order"}
+
+
 def pandera_problems(frames, schemas, problems: Problems) -> dict:
     import pandera
     import pandera.polars as pa
@@ -92,20 +116,24 @@ def pandera_problems(frames, schemas, problems: Problems) -> dict:
             pandera_schema(table, schemas[table]).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
             for case in errors.failure_cases.iter_rows(named=True):
-                problems.add(table, record_id_at(frame, schemas[table], case["index"]), case["column"],
-                             f"pandera {case['check']}: found {case['failure_case']!r}")
+                if case["check"] in COLUMN_CHECKS:  # the failure case is a column name
+                    problems.add(table, None, case["failure_case"], f"pandera {case['check']}: "
+                                 f"{COLUMN_CHECKS[case['check']]} (the header must be the schema's fields, in order)")
+                else:
+                    problems.add(table, record_id_at(frame, schemas[table], case["index"]), case["column"],
+                                 f"pandera {case['check']}: found {case['failure_case']!r}")
                 count += 1
     return {"valid": count == 0, "errors": count, "version": pandera.__version__}
 
 
-def rule_problems(tables: Tables, problems: Problems) -> dict:
-    counts = {}
+def rule_problems(tables: Tables, problems: Problems) -> tuple[dict, list[Exception]]:
+    """Run every rule; a rule that fails on malformed tables is reported as such, and its error returned."""
+    counts, failures = {}, []
     for rule in RULES:
         try:
             findings = list(rule(tables))
         except (TypeError, ValueError, KeyError, pl.exceptions.PolarsError) as error:
-            if not problems:  # on tables that passed every type and constraint check, a failing rule is a bug
-                raise
+            failures.append(error)
             problems.add("validate", None, None, f"{rule.__name__} could not run on tables with the problems above "
                          f"({type(error).__name__}: {error}); fix those first")
             counts[rule.__name__] = 1
@@ -113,7 +141,7 @@ def rule_problems(tables: Tables, problems: Problems) -> dict:
         for table, record, name, message in findings:
             problems.add(table, record, name, f"{rule.__name__}: {message}")
         counts[rule.__name__] = len(findings)
-    return {"valid": not any(counts.values()), "errors": sum(counts.values()), "checks": counts}
+    return {"valid": not any(counts.values()), "errors": sum(counts.values()), "checks": counts}, failures
 
 
 def main() -> None:
