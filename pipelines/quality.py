@@ -7,6 +7,8 @@ reported only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import shutil
 import tempfile
@@ -16,7 +18,7 @@ import pandas as pd
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
-from .fileio import replace_dir_atomic, write_json_atomic
+from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
 from .schemas import is_required, load_schema, precision_of, primary_key
 
 CORRECTNESS, DESCRIPTION = "correctness", "description"
@@ -28,6 +30,11 @@ def run(config: Config) -> None:
     # Load
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
     frames = {t: text_frame(config.path("tables_dir") / f"{t}.csv", schemas[t]) for t in config.all_tables}
+    cache_file = config.path("quality_cache")
+    try:  # a missing or unreadable cache only means every table is validated afresh
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
 
     # Process
     import great_expectations as gx
@@ -42,19 +49,33 @@ def run(config: Config) -> None:
         "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
     source = context.data_sources.add_pandas("tables")
+    store = context.validation_results_store
     meta = config.params["package"]
     run_id = RunIdentifier(run_name=f"v{meta['version']}", run_time=dt.datetime.fromisoformat(meta["created"].replace("Z", "+00:00")))
-    results, problems = [], Problems()
+    results, problems, fresh = [], Problems(), {}
     for table in config.all_tables:
+        suite_expectations = list(expectations(table, schemas, frames, config.params["quality"], config.curated_tables))
+        fingerprint = _fingerprint(gx.__version__, run_id, suite_expectations, config.path("tables_dir") / f"{table}.csv")
         # the whole suite at once: add_expectation on a stored suite re-serializes the store for each one
-        suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=list(
-            expectations(table, schemas, frames, config.params["quality"], config.curated_tables))))
-        batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("published")
-        definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
-        outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id, result_format="SUMMARY")
-        for result in outcome.results:
-            row = summarize(table, result)
-            results.append(row)
+        suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suite_expectations))
+        cached = cache.get(table)
+        if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:  # same suite, same table: the same result, not rerun
+            store.set(store.tuple_to_key(tuple(cached["key"])), store.deserialize(cached["result"]))
+            rows = cached["rows"]
+        else:
+            batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("published")
+            definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
+            outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id, result_format="SUMMARY")
+            (key,) = [k for k in store.list_keys() if k.expectation_suite_identifier.name == table]
+            released = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # the release's time, not the clock's
+            outcome.meta.update(validation_time=released, validation_id=fingerprint[:32])  # so that pages rebuild byte for byte
+            outcome.meta["batch_markers"]["ge_load_time"] = released
+            store.set(key, outcome)
+            rows = [summarize(table, result) for result in outcome.results]
+            fresh[table] = {"fingerprint": fingerprint, "key": list(store.key_to_tuple(key)), "result": store.serialize(outcome),
+                            "rows": rows}
+        results += rows
+        for row in rows:
             if row["guard"] == CORRECTNESS and not row["success"]:
                 problems.add(table, None, row["column"], f"expectation {row['expectation']} failed: {row['detail']}")
     context.build_data_docs(site_names=["reports"])
@@ -71,6 +92,17 @@ def run(config: Config) -> None:
         "great_expectations": gx.__version__, "run_name": run_id.run_name,
         "success": all(r["success"] for r in results if r["guard"] == CORRECTNESS),
         "expectations": results})
+    write_json_atomic(cache_file, {t: fresh.get(t) or cache[t] for t in config.all_tables}, compact=True)
+
+
+def _fingerprint(version: str, run_id, suite_expectations: list, table_file: Path) -> str:
+    """What a table's validation result depends on: GX's version, the run, the whole suite (with the value sets
+    it takes from other tables) and the table's bytes."""
+    digest = hashlib.sha256(f"{version}\n{run_id.run_name}\n{run_id.run_time.isoformat()}\n".encode())
+    for expectation in suite_expectations:
+        digest.update(json.dumps(expectation.configuration.to_json_dict(), sort_keys=True, default=str).encode())
+    digest.update(sha256_file(table_file).encode())
+    return digest.hexdigest()
 
 
 def text_frame(path: Path, schema: dict) -> pd.DataFrame:
@@ -165,6 +197,7 @@ def summarize(table: str, result) -> dict:
 _REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?", re.I | re.S)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.I | re.S)
 _STATIC_LINK = re.compile(r'\b(href|src)="(?:\./|\.\./)*static/')
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.I)
 OFFLINE_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
@@ -180,6 +213,8 @@ def make_self_contained(site: Path) -> None:
     for page in site.rglob("*.html"):
         depth = len(page.relative_to(site).parts) - 1
         html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
+        numbers: dict[str, str] = {}  # GX names collapsible blocks with random UUIDs: number them in page order
+        html = _UUID.sub(lambda m: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
         html = _STATIC_LINK.sub(rf'\1="{"../" * depth}static/', html)  # GX miscounts the depth of nested pages
         style = f'<link rel="stylesheet" href="{"../" * depth}static/styles/offline.css">'
         page.write_text(html.replace("</head>", f"{style}</head>", 1), encoding="utf-8")

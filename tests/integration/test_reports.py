@@ -147,3 +147,49 @@ def test_descriptive_expectations_are_reported_but_do_not_fail():
     assert guards == {"correctness", "description"}
     assert quality["success"] is True
     assert all(e["success"] for e in quality["expectations"] if e["guard"] == "correctness")
+
+
+def _gx_outputs(project: Path) -> dict[str, bytes]:
+    config = load_config(project)
+    files = [config.path("quality"), *sorted(config.path("gx_docs_dir").rglob("*.*"))]
+    return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
+
+
+def _edit_summary(project: Path, suffix: str) -> None:
+    table = load_config(project).path("tables_dir") / "attacks.csv"
+    rows = list(csv.DictReader(table.open(encoding="utf-8", newline="")))
+    rows[0]["summary"] += suffix
+    with table.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_quality_revalidates_only_changed_tables_and_publishes_what_a_fresh_run_would(mini):
+    import json
+    config = load_config(mini)
+    cache_file = config.path("quality_cache")
+    _edit_summary(mini, " (edited)")
+    assert run_stages(mini, ["quality"]).returncode == 0
+    incremental = _gx_outputs(mini)
+    cache_file.unlink()
+    assert run_stages(mini, ["quality"]).returncode == 0
+    assert _gx_outputs(mini) == incremental  # byte for byte what a run without the cache publishes
+
+    cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    for table in ("laws", "attacks"):  # mark the stored results, to see which ones are reused
+        cache[table]["rows"][0]["why"] = "stored result"
+    cache_file.write_text(json.dumps(cache), encoding="utf-8")
+    _edit_summary(mini, " (again)")
+    assert run_stages(mini, ["quality"]).returncode == 0
+    why = {e["table"]: e["why"] for e in reversed(json.loads(config.path("quality").read_text(encoding="utf-8"))["expectations"])}
+    assert why["laws"] == "stored result"  # unchanged table and suite: its result is reused
+    assert why["attacks"] != "stored result"  # the edited table is validated again
+
+
+def test_an_unreadable_quality_cache_means_a_fresh_run(mini):
+    config = load_config(mini)
+    published = _gx_outputs(mini)
+    config.path("quality_cache").write_text("{not json", encoding="utf-8")
+    assert run_stages(mini, ["quality"]).returncode == 0
+    assert _gx_outputs(mini) == published
