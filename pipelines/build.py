@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
-from .fileio import LOCATIONS, bulk_objects, csv_text, replace_dir_atomic, write_json_atomic
+from .fileio import LOCATIONS, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
 from .records import Record, read_loaded
 from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
                       precision_of, primary_key)
@@ -17,7 +17,7 @@ def run(config: Config) -> None:
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     with bulk_objects():
-        citations = json.loads(config.path("citations").read_text(encoding="utf-8"))
+        citations = list(read_batches(config.path("citations")))
     records, problems = read_loaded(config.path("loaded_records")), Problems()
 
     # Process
@@ -34,7 +34,7 @@ def run(config: Config) -> None:
         for table in config.all_tables:
             header = [f["name"] for f in schemas[table]["fields"]]
             rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in primary_key(schemas[table])])
-            (staging / f"{table}.csv").write_text(csv_text(header, rows), encoding="utf-8", newline="")
+            write_csv(staging / f"{table}.csv", header, rows)
         write_json_atomic(staging / LOCATIONS, locations, compact=True)
 
 
@@ -64,13 +64,16 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
             key = (citation["resource"], citation["record_id"], citation["field"])
             stated[key][canonical(field, citation["stated_value"])].append(citation)
     notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
-    rows = []
+    rows, by_id = [], {}  # rows of a table by record id, indexed once a conflict needs that table
     for (resource, record_id, name), by_value in stated.items():
         field = fields_by_name(schemas[resource])[name]
         values = list(by_value)
         if all(compatible(field, a, b) for a in values for b in values):
             continue
-        record = _row_of(tables[resource], schemas[resource], record_id)
+        if resource not in by_id:
+            (key,) = primary_key(schemas[resource])
+            by_id[resource] = {row.get(key): row for row in tables[resource]}
+        record = by_id[resource].get(record_id, {})
         published = _published_value(field, record, schemas[resource])
         for value, cited in by_value.items():
             rows.append({
@@ -82,11 +85,6 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
                 "note": notes.get((resource, record_id)),
             })
     return rows
-
-
-def _row_of(rows: list[dict], schema: dict, record_id: str) -> dict:
-    (key,) = primary_key(schema)
-    return next((r for r in rows if r.get(key) == record_id), {})
 
 
 def _published_value(field: dict, row: dict, schema: dict) -> str | None:

@@ -6,7 +6,7 @@ import json
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
-from .fileio import write_json_atomic
+from .fileio import write_batches_atomic
 from .records import load_records, write_loaded
 from .textnorm import closest_passage, differences, find_all, normalize
 
@@ -37,7 +37,7 @@ def run(config: Config) -> None:
     problems.raise_if_any("cite")
 
     # Save: the citations, and the records as loaded, so that no later stage parses the YAML again
-    write_json_atomic(config.path("citations"), located, compact=True)
+    write_batches_atomic(config.path("citations"), located)
     write_loaded(config.path("loaded_records"), records)
 
 

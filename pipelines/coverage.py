@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
-from .fileio import bulk_objects, write_json_atomic
+from .fileio import bulk_objects, read_batches, write_json_atomic
 from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
@@ -40,8 +40,7 @@ def run(config: Config) -> dict:
     texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
     with bulk_objects():
-        spans = [(c["source_id"], c["char_start"], c["char_end"])
-                 for c in json.loads(config.path("citations").read_text(encoding="utf-8"))]
+        spans = [(c["source_id"], c["char_start"], c["char_end"]) for c in read_batches(config.path("citations"))]
     names = organization_names(config.path("tables_dir") / "organizations.csv")
     problems = Problems()
     review_path = config.path("coverage_review")

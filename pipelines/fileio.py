@@ -4,31 +4,61 @@ from __future__ import annotations
 import csv
 import gc
 import hashlib
-import io
+import itertools
 import json
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 # Beside the built tables: where each record and citation was written (records/<table>.yaml:<line>), so that
 # the validate stage can point a curator at the line to edit rather than at a table row.
 LOCATIONS = "locations.json"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+@contextmanager
+def open_atomic(path: Path) -> Iterator:
+    """A text handle on a temporary file beside `path`, which takes `path`'s place when the block ends without
+    error; on error it is removed and `path` is left exactly as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+            yield out
         os.chmod(temp, 0o644)  # mkstemp makes it private; published files are world-readable
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with open_atomic(path) as out:
+        out.write(text)
+
+
+def write_batches_atomic(path: Path, rows: Iterable, default=None, batch: int = 10_000) -> None:
+    """Rows between stages as JSON Lines, each line a JSON array of up to `batch` rows (json's C encoder per
+    batch): neither the writer nor the reader ever holds the whole file as one string."""
+    with open_atomic(path) as out:
+        for chunk in _batched(rows, batch):
+            out.write(json.dumps(chunk, ensure_ascii=False, separators=(",", ":"), default=default))
+            out.write("\n")
+
+
+def read_batches(path: Path, object_hook=None) -> Iterator:
+    """The rows written by write_batches_atomic, one batch in memory at a time."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            yield from json.loads(line, object_hook=object_hook)
+
+
+def _batched(rows: Iterable, size: int) -> Iterator[tuple]:
+    iterator = iter(rows)
+    while chunk := tuple(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def write_json_atomic(path: Path, data, compact: bool = False) -> None:
@@ -81,16 +111,15 @@ DIALECT = {"$schema": "https://datapackage.org/profiles/2.0/tabledialect.json", 
            "lineTerminator": "\n", "quoteChar": '"', "doubleQuote": True, "skipInitialSpace": False}
 
 
-def csv_text(header: list[str], rows: list[dict]) -> str:
-    """CSV in DIALECT: a header, LF line ends, minimal quoting; None is an empty cell, booleans true/false."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, delimiter=DIALECT["delimiter"], quotechar=DIALECT["quoteChar"],
-                            doublequote=DIALECT["doubleQuote"], lineterminator=DIALECT["lineTerminator"],
-                            quoting=csv.QUOTE_MINIMAL, extrasaction="raise")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in header})
-    return buffer.getvalue()
+def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
+    """A CSV file in DIALECT, written row by row: a header, LF line ends, minimal quoting; None is an empty
+    cell, booleans true/false."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=header, delimiter=DIALECT["delimiter"], quotechar=DIALECT["quoteChar"],
+                                doublequote=DIALECT["doubleQuote"], lineterminator=DIALECT["lineTerminator"],
+                                quoting=csv.QUOTE_MINIMAL, extrasaction="raise")
+        writer.writeheader()
+        writer.writerows({k: _cell(row.get(k)) for k in header} for row in rows)
 
 
 def _cell(value) -> str:

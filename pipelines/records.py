@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import Problems, shown
-from .fileio import bulk_objects, write_text_atomic
+from .fileio import bulk_objects, read_batches, write_batches_atomic
 from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
@@ -234,18 +234,19 @@ def _stated_text(value) -> str:
 # --- the loaded records, written once by the cite stage and read by the stages after it -------------------
 
 def write_loaded(path: Path, records: dict[str, list[Record]]) -> None:
-    """Every table's records as JSON; YAML dates keep their type (tagged), so later checks see what YAML gave."""
-    data = {table: [[r.where, r.record_id, r.values, [[c.source_id, c.quote, c.field, c.stated_value, c.line]
-                                                       for c in r.citations]] for r in rs]
-            for table, rs in records.items()}
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_tag))
+    """Every record as JSON Lines batches; YAML dates keep their type (tagged), so later checks see what YAML gave."""
+    write_batches_atomic(path, ([r.table, r.where, r.record_id, r.values,
+                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line] for c in r.citations]]
+                                for rs in records.values() for r in rs), default=_tag)
 
 
 def read_loaded(path: Path) -> dict[str, list[Record]]:
+    records: dict[str, list[Record]] = {}
     with bulk_objects():
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=_untag)
-        return {table: [Record(table, where, record_id, values, tuple(Citation(*c) for c in citations))
-                        for where, record_id, values, citations in rs] for table, rs in data.items()}
+        for table, where, record_id, values, citations in read_batches(path, object_hook=_untag):
+            records.setdefault(table, []).append(
+                Record(table, where, record_id, values, tuple(Citation(*c) for c in citations)))
+    return records
 
 
 def _tag(value):
