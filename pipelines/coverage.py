@@ -48,8 +48,7 @@ def run(config: Config) -> dict:
     problems.raise_if_any("coverage")
 
     # Process
-    name_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")\b",
-                              re.IGNORECASE) if names else None
+    mentions = NameIndex(names)
     summary = {"sources": {}, "stale_reviews": []}
     for source_id, text in texts.items():
         sentences = split_sentences(text)
@@ -58,7 +57,7 @@ def run(config: Config) -> dict:
         counts = {"sentences": len(sentences), "fact_bearing": 0, "cited": 0, "reviewed": 0, "undecided": []}
         for start, end in sentences:
             sentence = text[start:end]
-            if not (_FACT.search(sentence) or (name_pattern and name_pattern.search(sentence))):
+            if not (_FACT.search(sentence) or mentions.found_in(sentence)):
                 continue
             counts["fact_bearing"] += 1
             if cited[end] > cited[start]:
@@ -104,6 +103,43 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text)))
     return spans
+
+
+class NameIndex:
+    """Finds whether a text mentions any of many names: case-insensitively, not inside a longer word.
+
+    A regular expression with one alternative per name tries every name at every position, so its cost is the
+    text's length times the number of names. Here names are looked up by their first four characters at each
+    position where a word can start: the cost is the text's length plus the names that share those characters.
+    """
+    KEY = 4  # organization_names keeps names of four characters or more
+
+    def __init__(self, names: set[str]):
+        self.by_start: dict[str, list[str]] = {}
+        for name in names:
+            folded = _lower(name)
+            self.by_start.setdefault(folded[: self.KEY], []).append(folded)
+
+    def found_in(self, text: str) -> bool:
+        if not self.by_start:
+            return False
+        folded = _lower(text)
+        for position in range(len(folded) - self.KEY + 1):
+            if position and _WORD.match(folded, position - 1):
+                continue  # inside a word
+            for name in self.by_start.get(folded[position:position + self.KEY], ()):
+                end = position + len(name)
+                if folded.startswith(name, position) and not _WORD.match(folded, end):
+                    return True
+        return False
+
+
+_WORD = re.compile(r"\w")
+
+
+def _lower(text: str) -> str:
+    """Lower case, one character for one (a character whose lower case is longer is kept), so positions hold."""
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
 
 
 def organization_names(path: Path) -> set[str]:

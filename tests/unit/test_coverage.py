@@ -30,3 +30,20 @@ def test_a_sentence_is_cited_when_any_span_overlaps_it():
     prefix = cited_prefix(text, [(12, 18), (14, 16)])  # inside the second sentence only
     (a1, b1), (a2, b2), (a3, b3) = split_sentences(text)
     assert prefix[b1] == prefix[a1] and prefix[b2] > prefix[a2] and prefix[b3] == prefix[a3]
+
+
+def test_names_are_found_as_a_regular_expression_finds_them_not_inside_longer_words():
+    import re
+
+    from pipelines.coverage import NameIndex
+
+    names = {"Hizb ut-Tahrir", "Jamaat", "Islamic State", "АУМ Синрикё", "Tablighi Jamaat (2)", "Jund al-Khalifah"}
+    index = NameIndex(names)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.IGNORECASE)
+    texts = ["Members of HIZB UT-TAHRIR were tried.", "The Jamaatists met.", "Jamaat, they said.",
+             "islamic states", "the Islamic State.", "секта аум синрикё запрещена", "Tablighi Jamaat (2) was banned",
+             "Tablighi Jamaat (2)x", "xJamaat", "Jund al-Khalifahs", "", "Jama", "(Jamaat)"]
+    assert [index.found_in(t) for t in texts] == [bool(pattern.search(t)) for t in texts]
+    assert [index.found_in(t) for t in texts] == [True, False, True, False, True, True, True, True, False, False,
+                                                   False, False, True]  # "(2)x" still holds "Jamaat" as a word
+    assert not NameIndex(set()).found_in("Jamaat")
