@@ -193,3 +193,21 @@ def test_an_unreadable_quality_cache_means_a_fresh_run(mini):
     config.path("quality_cache").write_text("{not json", encoding="utf-8")
     assert run_stages(mini, ["quality"]).returncode == 0
     assert _gx_outputs(mini) == published
+
+
+@pytest.mark.parametrize("table, column, value, named", [
+    ("court_bans", "org_id", "org-nowhere", "org_id (not in organizations.org_id)"),
+    ("citations", "record_id", "attack-nowhere", "record_id (not a record of its resource)"),
+])
+def test_quality_stage_fails_the_build_on_a_dangling_reference(mini, table, column, value, named):
+    path = load_config(mini).path("tables_dir") / f"{table}.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    row = next(r for r in rows if table != "citations" or r["resource"] == "attacks")
+    row[column] = value
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run_stages(mini, ["quality"])
+    assert result.returncode == 1 and "quality failed" in result.stderr
+    assert named in result.stderr and value in result.stderr, result.stderr
