@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build test env browser ckan-env interop-env portal lock bench docs clean
+.PHONY: build check test env browser ckan-env interop-env portal lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
+
+check: env ## between edits: locate the quotes, build and validate the tables; nothing is published
+	$(RUN) dvc repro validate
 
 test: env browser ckan-env interop-env ## run the whole test suite
 	$(RUN) pytest

@@ -53,6 +53,21 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     assert ran(dvc(project, "repro")) == set()
 
 
+def test_checks_between_edits_run_up_to_validate_and_publish_nothing(project):
+    before, path = snapshot(project), project / "records" / "attacks.yaml"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("summary: ", "summary: Checked, ", 1), encoding="utf-8")
+    result = dvc(project, "repro", "validate")  # `make check`
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(result) == {"cite", "build", "validate"}, result.stdout
+    assert snapshot(project) == before
+    path.write_text(original.replace("quote: ", "quote: Not in the source ", 1), encoding="utf-8")
+    result = dvc(project, "repro", "validate")
+    assert result.returncode != 0 and "records/attacks.yaml:" in result.stdout + result.stderr
+    assert snapshot(project) == before
+    path.write_text(original, encoding="utf-8")
+
+
 def test_failed_repro_leaves_published_files_untouched(project):
     before = snapshot(project)
     path = project / "records" / "laws.yaml"
