@@ -4,7 +4,9 @@ Prints three tables, all measured in one run on this machine:
 
 1. everyday — `dvc repro` cold (build/ removed), with nothing changed, and after one word of one record changes,
    against the targets (10 s, 1 s, 5 s), with the stages each run executed; then another word changed and
-   `dvc repro validate`, the checks a curator runs between edits (everything up to validate, nothing published);
+   `dvc repro validate`, the checks a curator runs between edits (everything up to validate, nothing published).
+   The first edit after a fresh clone validates every table with Great Expectations; later edits reuse the
+   stored results of unchanged tables (build/quality-cache.json), so both are timed;
 2. stages — wall time and peak memory of every stage on the real records and on the records scaled to about
    10k and 100k published rows (--rows to choose), with the growth ratio per tenfold rows (target ≤ 11×);
 3. validation — at each size, the validate stage against `frictionless validate` of the same tables and against
@@ -118,20 +120,21 @@ def everyday() -> None:
         result = dvc(project, "repro")
         rows.append(("nothing changed", time.perf_counter() - start, 1.0, result))
         path = project / "records" / "attacks.yaml"
-        for label, word, target in (("one summary edited", "explosions", "repro"),
-                                    ("... checks only", "blasts", "validate")):
+        for label, word, target in (("one summary edited, first time", "explosions", "repro"),  # no stored GX results yet
+                                    ("one summary edited, next time", "blasts", "repro"),
+                                    ("... checks only", "strikes", "validate")):
             path.write_text(re.sub(r"(summary: A series of terrorist )\w+", rf"\g<1>{word}", path.read_text(encoding="utf-8"),
                                    count=1), encoding="utf-8")
             start = time.perf_counter()
             result = dvc(project, "repro", *([] if target == "repro" else [target]))
             rows.append((label if target == "repro" else f"{label} (dvc repro {target})", time.perf_counter() - start,
                          5.0, result))
-        print(f"{'run':<34} {'seconds':>8} {'target':>7} {'ratio':>6}  stages run")
+        print(f"{'run':<38} {'seconds':>8} {'target':>7} {'ratio':>6}  stages run")
         for label, seconds, target, result in rows:
             if result.returncode != 0:
                 sys.exit(f"dvc repro failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
             ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-            print(f"{label:<34} {seconds:8.2f} {target:7.1f} {seconds / target:6.2f}  {', '.join(ran) or '-'}")
+            print(f"{label:<38} {seconds:8.2f} {target:7.1f} {seconds / target:6.2f}  {', '.join(ran) or '-'}")
 
 
 def scaled(temp: Path, rows_wanted: int, rows_real: int) -> tuple[Path, int]:
