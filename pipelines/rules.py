@@ -199,7 +199,9 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
         keys = t.frames[table].select(key, *columns).drop_nulls(columns)
         if keys.is_empty():
             continue
-        repeats = (keys.with_columns([folded_column(pl.col(c).cast(pl.String)) for c in columns]).with_columns(first=pl.col(key).first().over(columns), nth=pl.int_range(pl.len()).over(columns))
+        folded = keys.with_columns([folded_column(pl.col(c).cast(pl.String)) for c in columns])
+        repeats = (folded.filter(pl.struct(columns).is_duplicated())  # few rows: the windows below see only those
+                   .with_columns(first=pl.col(key).first().over(columns), nth=pl.int_range(pl.len()).over(columns))
                    .filter(pl.col("nth") > 0))
         for record_id, original in repeats.select(key, "first").iter_rows():
             yield table, record_id, ",".join(columns), f"same {columns} as {original!r}: a duplicate under another id?"
@@ -208,7 +210,7 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
         organizations.select("org_id", label=pl.col("name")),
         organizations.select("org_id", label=pl.col("aliases").str.split("|")).explode("label"),
     ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
-    shared = (labels.group_by("label").agg(pl.col("org_id").unique().sort())
+    shared = (labels.filter(pl.col("label").is_duplicated()).group_by("label").agg(pl.col("org_id").unique().sort())
               .filter(pl.col("org_id").list.len() > 1).sort("label"))
     for label, org_ids in shared.iter_rows():
         yield "organizations", org_ids[1], "aliases", f"name {label!r} also names {org_ids[0]!r}"

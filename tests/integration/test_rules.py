@@ -1,0 +1,149 @@
+"""Each rule of pipelines/rules.py on the published tables: silent on them, and finding one planted problem.
+
+The rules run in-process on polars frames read as the validate stage reads them (the sources normalized by
+the ingest stage of a copy of the project); each test changes a cell or two (or drops or adds rows) and
+checks that the rule names the table, record and field.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+
+from conftest import copy_project, run_stages
+from pipelines.config import load_config
+from pipelines.rules import RULES, Tables
+from pipelines.schemas import load_schema, primary_key, read_table
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("rules") / "project")
+    assert run_stages(project, ["ingest"]).returncode == 0
+    config = load_config(project)
+    schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
+    frames = {t: read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0] for t in config.all_tables}
+    ingested = config.path("ingested_dir")
+    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
+             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    return config, schemas, frames, texts
+
+
+def tables(built, **frames) -> Tables:
+    config, schemas, original, texts = built
+    return Tables({**original, **frames}, schemas, config.curated_tables, texts, config.params["validate"], dt.date(2026, 11, 24))
+
+
+def findings(rule, t: Tables) -> list[tuple]:
+    return [(table, record, field) for table, record, field, _ in rule(t)]
+
+
+def set_cell(built, table: str, record_id: str, column: str, value) -> pl.DataFrame:
+    frame = built[2][table]
+    (key,) = primary_key(built[1][table])
+    assert record_id in frame[key].to_list()
+    return frame.with_columns(pl.when(pl.col(key) == record_id).then(pl.lit(value, dtype=frame.schema[column]))
+                              .otherwise(pl.col(column)).alias(column))
+
+
+def first(built, table: str, where=None) -> str:
+    frame = built[2][table] if where is None else built[2][table].filter(where)
+    return frame[primary_key(built[1][table])[0]][0]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
+def test_every_rule_is_silent_on_the_built_tables(built, rule):
+    assert findings(rule, tables(built)) == []
+
+
+def test_a_dangling_foreign_key(built):
+    ban = first(built, "court_bans")
+    t = tables(built, court_bans=set_cell(built, "court_bans", ban, "org_id", "org-nowhere"))
+    assert findings(RULES[0], t) == [("court_bans", ban, "org_id")]
+
+
+def test_a_record_without_citation_and_citations_of_nothing(built):
+    from pipelines.rules import citations_point_at_records, every_record_cited
+
+    attack = first(built, "attacks")
+    citations = built[2]["citations"]
+    orphan = citations.filter(pl.col("record_id") == attack).head(1)
+    t = tables(built, citations=pl.concat([
+        citations.filter(pl.col("record_id") != attack),
+        orphan.with_columns(citation_id=pl.lit("cit-orphan"), record_id=pl.lit("attack-nowhere")),
+        orphan.with_columns(citation_id=pl.lit("cit-nofield"), field=pl.lit("no_such_column")).with_columns(
+            record_id=pl.lit(first(built, "attacks", pl.col("attack_id") != attack)))]))
+    assert ("attacks", attack, None) in findings(every_record_cited, t)
+    assert findings(citations_point_at_records, t) == [("citations", "cit-orphan", "record_id"),
+                                                       ("citations", "cit-nofield", "field")]
+
+
+def test_a_quote_off_its_offsets(built):
+    from pipelines.rules import quotes_at_their_offsets
+
+    citation = first(built, "citations")
+    shifted = set_cell(built, "citations", citation, "char_start", int(built[2]["citations"]["char_start"][0]) + 1)
+    assert findings(quotes_at_their_offsets, tables(built, citations=shifted)) == [("citations", citation, "char_start")]
+
+
+def test_a_value_its_citations_do_not_state(built):
+    from pipelines.rules import values_agree_with_citations
+
+    stated = built[2]["citations"].filter((pl.col("resource") == "attacks") & (pl.col("field") == "killed")
+                                          & pl.col("stated_value").is_not_null())
+    attack = stated["record_id"][0]
+    t = tables(built, attacks=set_cell(built, "attacks", attack, "killed", 999))
+    assert findings(values_agree_with_citations, t) == [("attacks", attack, "killed")]
+
+
+def test_dates_outside_their_precision_or_range(built):
+    from pipelines.rules import dates_within_precision
+
+    attacks = built[2]["attacks"].filter(pl.col("date").is_not_null())
+    a, b, c = attacks["attack_id"][:3]
+    frame = set_cell(built, "attacks", a, "date", dt.date(2030, 1, 1))  # after today
+    frame = frame.with_columns(  # known to the year, yet not on 1 January
+        pl.when(pl.col("attack_id") == b).then(pl.lit("year")).otherwise(pl.col("date_precision")).alias("date_precision"),
+        pl.when(pl.col("attack_id") == b).then(pl.lit(dt.date(2011, 5, 17))).otherwise(pl.col("date")).alias("date"))
+    frame = frame.with_columns(  # a date without its precision
+        pl.when(pl.col("attack_id") == c).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("date_precision"))
+        .alias("date_precision"))
+    assert sorted(findings(dates_within_precision, tables(built, attacks=frame))) == sorted(
+        [("attacks", a, "date"), ("attacks", b, "date"), ("attacks", c, "date_precision")])
+
+
+def test_an_organization_of_the_wrong_kind_and_a_banned_group_never_banned(built):
+    from pipelines.rules import organizations_of_the_right_kind
+
+    bans = built[2]["court_bans"]
+    ban, court = bans["ban_id"][0], bans["court_org_id"].drop_nulls()[0]
+    organizations = set_cell(built, "organizations", court, "kind", "banned_group")
+    found = findings(organizations_of_the_right_kind, tables(built, organizations=organizations))
+    assert ("court_bans", ban, "court_org_id") in found and ("organizations", court, "kind") in found
+
+
+def test_duplicates_under_another_id_and_a_name_shared_by_two_organizations(built):
+    from pipelines.rules import no_duplicates_under_another_id
+
+    agreements = built[2]["agreements"]
+    copy = agreements.head(1).with_columns(agreement_id=pl.lit("agr-zzz-copy"),
+                                           title=pl.col("title").str.to_uppercase() + pl.lit("  "))
+    organizations = built[2]["organizations"]
+    a, b = organizations["org_id"][:2]
+    shared = set_cell(built, "organizations", b, "aliases", "  " + organizations["name"][0].upper())
+    found = findings(no_duplicates_under_another_id,
+                     tables(built, agreements=pl.concat([agreements, copy]), organizations=shared))
+    assert ("agreements", "agr-zzz-copy", "title") in found
+    assert ("organizations", max(a, b), "aliases") in found
+
+
+def test_text_that_a_spreadsheet_would_run_or_that_holds_a_control_character(built):
+    from pipelines.rules import text_cells_safe
+
+    a, b = built[2]["attacks"]["attack_id"][:2]
+    frame = set_cell(built, "attacks", a, "note", "=HYPERLINK(\"x\")")
+    frame = frame.with_columns(pl.when(pl.col("attack_id") == b).then(pl.lit("a\x07bell")).otherwise(pl.col("summary"))
+                               .alias("summary"))
+    assert sorted(findings(text_cells_safe, tables(built, attacks=frame))) == [("attacks", a, "note"), ("attacks", b, "summary")]
