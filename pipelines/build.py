@@ -18,14 +18,15 @@ def run(config: Config) -> None:
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
-    records, problems = read_loaded(config.path("loaded_records")), Problems()
+    records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
 
     # Process
     locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}
     locations.update({table: {r.record_id: r.where for r in rs} for table, rs in records.items()})
     tables = {"sources": sources, "citations": citations}
     for table, table_records in records.items():
-        tables[table] = [record_row(record, schemas[table], problems) for record in table_records]
+        fields, precisions = fields_by_name(schemas[table]), precision_of(schemas[table])
+        tables[table] = [record_row(record, fields, precisions, problems) for record in table_records]
     problems.raise_if_any("build")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
 
@@ -33,14 +34,15 @@ def run(config: Config) -> None:
     with replace_dir_atomic(config.path("tables_dir")) as staging:
         for table in config.all_tables:
             header = [f["name"] for f in schemas[table]["fields"]]
-            rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in primary_key(schemas[table])])
+            key = primary_key(schemas[table])
+            rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in key])
             write_csv(staging / f"{table}.csv", header, rows)
         write_json_atomic(staging / LOCATIONS, locations, compact=True)
 
 
-def record_row(record: Record, schema: dict, problems: Problems) -> dict:
-    """One table row from one record: typed cells, and each date's precision derived from how it is written."""
-    fields = fields_by_name(schema)
+def record_row(record: Record, fields: dict[str, dict], precisions: dict[str, str], problems: Problems) -> dict:
+    """One table row from one record: typed cells, and each date's precision derived from how it is written.
+    `fields` and `precisions` are the table's fields_by_name and precision_of, computed once per table."""
     row = {}
     for name, value in record.values.items():
         if value is None:
@@ -50,23 +52,24 @@ def record_row(record: Record, schema: dict, problems: Problems) -> dict:
         except ValueError as error:
             problems.add(record.where, record.record_id, name, str(error))
             continue
-        if name in precision_of(schema):
-            row[precision_of(schema)[name]] = parse_partial_date(value)[1]
+        if name in precisions:
+            row[precisions[name]] = parse_partial_date(value)[1]
     return row
 
 
 def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]]) -> list[dict]:
     """Every (resource, record, field) whose citations state incompatible values: one row per value."""
     stated = defaultdict(lambda: defaultdict(list))  # (resource, record, field) → canonical value → citations
+    fields_of = {table: fields_by_name(schema) for table, schema in schemas.items()}
     for citation in tables["citations"]:
         if citation["field"] and citation["stated_value"] is not None:
-            field = fields_by_name(schemas[citation["resource"]])[citation["field"]]
+            field = fields_of[citation["resource"]][citation["field"]]
             key = (citation["resource"], citation["record_id"], citation["field"])
             stated[key][canonical(field, citation["stated_value"])].append(citation)
     notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
     rows, by_id = [], {}  # rows of a table by record id, indexed once a conflict needs that table
     for (resource, record_id, name), by_value in stated.items():
-        field = fields_by_name(schemas[resource])[name]
+        field = fields_of[resource][name]
         values = list(by_value)
         if all(compatible(field, a, b) for a in values for b in values):
             continue

@@ -113,13 +113,17 @@ DIALECT = {"$schema": "https://datapackage.org/profiles/2.0/tabledialect.json", 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
     """A CSV file in DIALECT, written row by row: a header, LF line ends, minimal quoting; None is an empty
-    cell, booleans true/false."""
+    cell, booleans true/false. A row with a key that is not in the header is refused (ValueError)."""
+    columns = set(header)
     with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=header, delimiter=DIALECT["delimiter"], quotechar=DIALECT["quoteChar"],
-                                doublequote=DIALECT["doubleQuote"], lineterminator=DIALECT["lineTerminator"],
-                                quoting=csv.QUOTE_MINIMAL, extrasaction="raise")
-        writer.writeheader()
-        writer.writerows({k: _cell(row.get(k)) for k in header} for row in rows)
+        writer = csv.writer(out, delimiter=DIALECT["delimiter"], quotechar=DIALECT["quoteChar"],
+                            doublequote=DIALECT["doubleQuote"], lineterminator=DIALECT["lineTerminator"],
+                            quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(header)
+        for row in rows:
+            if not row.keys() <= columns:
+                raise ValueError(f"{path.name}: columns {sorted(row.keys() - columns)} are not in the header")
+            writer.writerow([_cell(row.get(k)) for k in header])
 
 
 def _cell(value) -> str:

@@ -240,12 +240,14 @@ def write_loaded(path: Path, records: dict[str, list[Record]]) -> None:
                                 for rs in records.values() for r in rs), default=_tag)
 
 
-def read_loaded(path: Path) -> dict[str, list[Record]]:
+def read_loaded(path: Path, with_citations: bool = True) -> dict[str, list[Record]]:
+    """The records write_loaded wrote; without their citations (an empty tuple) for a stage that reads the
+    located citations instead."""
     records: dict[str, list[Record]] = {}
     with bulk_objects():
         for table, where, record_id, values, citations in read_batches(path, object_hook=_untag):
-            records.setdefault(table, []).append(
-                Record(table, where, record_id, values, tuple(Citation(*c) for c in citations)))
+            records.setdefault(table, []).append(Record(
+                table, where, record_id, values, tuple(Citation(*c) for c in citations) if with_citations else ()))
     return records
 
 

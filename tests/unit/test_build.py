@@ -1,4 +1,5 @@
 from pipelines.build import conflict_rows, record_row
+from pipelines.schemas import fields_by_name, precision_of
 from pipelines.errors import Problems
 from pipelines.records import Record
 
@@ -10,7 +11,8 @@ SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "
 def test_record_row_derives_date_precision():
     problems = Problems()
     rec = Record("attacks", "f:1", "a", {"attack_id": "a", "date": "2011-10", "killed": None}, ())
-    assert record_row(rec, SCHEMA, problems) == {"attack_id": "a", "date": "2011-10-01", "date_precision": "month"}
+    row = record_row(rec, fields_by_name(SCHEMA), precision_of(SCHEMA), problems)
+    assert row == {"attack_id": "a", "date": "2011-10-01", "date_precision": "month"}
     assert not problems
 
 
@@ -30,3 +32,13 @@ def test_only_incompatible_statements_are_conflicts():
     assert {(r["field"], r["stated_value"], r["is_published_value"], r["source_ids"]) for r in rows} == {
         ("killed", "8", True, "s1|s3"), ("killed", "17", False, "s2")}
     assert all(r["published_value"] == "8" and r["note"] == "why" for r in rows)
+
+
+def test_a_csv_row_with_a_column_outside_the_header_is_refused(tmp_path):
+    import pytest
+
+    from pipelines.fileio import write_csv
+    write_csv(tmp_path / "t.csv", ["a", "b"], [{"a": 1, "b": None}, {"a": True}])
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n1,\ntrue,\n"
+    with pytest.raises(ValueError, match="'c'"):
+        write_csv(tmp_path / "u.csv", ["a", "b"], [{"a": 1, "c": 2}])
