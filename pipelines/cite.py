@@ -6,39 +6,35 @@ import json
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
-from .fileio import write_batches_atomic
-from .records import load_records, write_loaded
+from .fileio import batches_atomic
+from .records import iter_records, loaded_writer
 from .textnorm import closest_passage, differences, find_all, normalize
 
 
 def run(config: Config) -> None:
-    # Load
+    # Load, process and save one table of records at a time: the parsed records go to loaded_records as they
+    # are read, so that no later stage parses the YAML again, and their located quotes to citations. Both files
+    # replace the old ones only if every record passes.
     ingested = config.path("ingested_dir")
     texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
-    records, problems = load_records(config.path("records_dir"), config.path("schemas_dir"),
-                                     config.curated_tables, config.root,
-                                     config.params["records"]["max_file_bytes"])
-
-    # Process
-    located, seen = [], {}
-    for table_records in records.values():
-        for record in table_records:
-            for citation in record.citations:
-                row = locate(record, citation, texts, problems)
-                if row is None:
-                    continue
-                if row["citation_id"] in seen:
-                    problems.add(record.where, record.record_id, "citations",
-                                 f"the same quote is cited twice (also at line {seen[row['citation_id']]})")
-                    continue
-                seen[row["citation_id"]] = citation.line
-                located.append(row)
-    problems.raise_if_any("cite")
-
-    # Save: the citations, and the records as loaded, so that no later stage parses the YAML again
-    write_batches_atomic(config.path("citations"), located)
-    write_loaded(config.path("loaded_records"), records)
+    problems, seen = Problems(), {}
+    with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
+        for _, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
+                                       config.root, config.params["records"]["max_file_bytes"], problems):
+            for record in records:
+                loaded(record)
+                for citation in record.citations:
+                    row = locate(record, citation, texts, problems)
+                    if row is None:
+                        continue
+                    if row["citation_id"] in seen:
+                        problems.add(record.where, record.record_id, "citations",
+                                     f"the same quote is cited twice (also at line {seen[row['citation_id']]})")
+                        continue
+                    seen[row["citation_id"]] = citation.line
+                    located.add(row)
+        problems.raise_if_any("cite")
 
 
 def citation_id(resource: str, record_id: str, field: str | None, source_id: str, quote: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import gc
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -39,26 +38,39 @@ def write_text_atomic(path: Path, text: str) -> None:
         out.write(text)
 
 
-def write_batches_atomic(path: Path, rows: Iterable, default=None, batch: int = 10_000) -> None:
-    """Rows between stages as JSON Lines, each line a JSON array of up to `batch` rows (json's C encoder per
-    batch): neither the writer nor the reader ever holds the whole file as one string."""
+class BatchWriter:
+    """Rows added one at a time, written as JSON Lines of batches: each line a JSON array of up to `batch` rows
+    (json's C encoder per batch), so that neither the writer nor the reader holds the whole file as one string."""
+
+    def __init__(self, out, default=None, batch: int = 10_000):
+        self.out, self.default, self.batch, self.rows = out, default, batch, []
+
+    def add(self, row) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.out.write(json.dumps(self.rows, ensure_ascii=False, separators=(",", ":"), default=self.default))
+            self.out.write("\n")
+            self.rows = []
+
+
+@contextmanager
+def batches_atomic(path: Path, default=None, batch: int = 10_000) -> Iterator[BatchWriter]:
+    """A BatchWriter on a temporary file that takes `path`'s place when the block ends without error."""
     with open_atomic(path) as out:
-        for chunk in _batched(rows, batch):
-            out.write(json.dumps(chunk, ensure_ascii=False, separators=(",", ":"), default=default))
-            out.write("\n")
+        writer = BatchWriter(out, default, batch)
+        yield writer
+        writer.flush()
 
 
 def read_batches(path: Path, object_hook=None) -> Iterator:
-    """The rows written by write_batches_atomic, one batch in memory at a time."""
+    """The rows a BatchWriter wrote, one batch in memory at a time."""
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             yield from json.loads(line, object_hook=object_hook)
-
-
-def _batched(rows: Iterable, size: int) -> Iterator[tuple]:
-    iterator = iter(rows)
-    while chunk := tuple(itertools.islice(iterator, size)):
-        yield chunk
 
 
 def write_json_atomic(path: Path, data, compact: bool = False) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import yaml
 
 from .errors import Problems, shown
-from .fileio import bulk_objects, read_batches, write_batches_atomic
+from .fileio import batches_atomic, bulk_objects, read_batches
 from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
@@ -133,13 +135,19 @@ def load_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: 
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[dict[str, list[Record]], Problems]:
     """Every table's records, and every problem of shape found (all of them, not the first)."""
     problems = Problems()
+    return dict(iter_records(records_dir, schemas_dir, tables, root, max_file_bytes, problems)), problems
+
+
+def iter_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: Path, max_file_bytes: int,
+                 problems: Problems) -> Iterator[tuple[str, list[Record]]]:
+    """Each table's records in turn, so that a stage can hold one table at a time; every problem of shape found
+    is added to `problems`."""
     citation_fields = fields_by_name(load_schema(schemas_dir, "citations"))
-    loaded = {}
-    with bulk_objects():
-        for table in tables:
-            loaded[table] = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root,
-                                        max_file_bytes, citation_fields, problems)
-    return loaded, problems
+    for table in tables:
+        with bulk_objects():
+            records = _load_table(records_dir / f"{table}.yaml", table, load_schema(schemas_dir, table), root,
+                                  max_file_bytes, citation_fields, problems)
+        yield table, records
 
 
 def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes: int, citation_fields: dict,
@@ -233,15 +241,18 @@ def _stated_text(value) -> str:
 
 # --- the loaded records, written once by the cite stage and read by the stages after it -------------------
 
-def write_loaded(path: Path, records: dict[str, list[Record]]) -> None:
-    """Every record as JSON Lines batches; YAML dates keep their type (tagged), so later checks see what YAML gave."""
-    write_batches_atomic(path, ([r.table, r.where, r.record_id, r.values,
-                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line] for c in r.citations]]
-                                for rs in records.values() for r in rs), default=_tag)
+@contextmanager
+def loaded_writer(path: Path) -> Iterator[Callable[[Record], None]]:
+    """A function that adds a record to the file read_loaded reads (JSON Lines batches); YAML dates keep their
+    type (tagged), so later checks see what YAML gave. The file replaces the old one only when the block ends
+    without error."""
+    with batches_atomic(path, default=_tag) as out:
+        yield lambda r: out.add([r.table, r.where, r.record_id, r.values,
+                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line] for c in r.citations]])
 
 
 def read_loaded(path: Path, with_citations: bool = True) -> dict[str, list[Record]]:
-    """The records write_loaded wrote; without their citations (an empty tuple) for a stage that reads the
+    """The records a loaded_writer wrote; without their citations (an empty tuple) for a stage that reads the
     located citations instead."""
     records: dict[str, list[Record]] = {}
     with bulk_objects():

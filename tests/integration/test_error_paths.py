@@ -263,3 +263,17 @@ def test_the_source_catalog_is_read_as_strictly_as_a_record_file(mini):
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("  title: Can Kazakhstan", "  language: ru\n  title: Can Kazakhstan", 1), encoding="utf-8")
     fails_leaving_outputs(mini, r"catalog.yaml:\d+", "field 'language'", "appears twice in one mapping")
+
+
+def test_a_failed_cite_leaves_the_files_between_stages_as_they_were(mini):
+    from pipelines.config import load_config
+
+    config = load_config(mini)
+    between = [config.path("citations"), config.path("loaded_records")]
+    before = [path.read_bytes() for path in between]
+    path = mini / "records" / "laws.yaml"  # laws is read after organizations: their rows were already written
+    path.write_text(path.read_text(encoding="utf-8").replace("quote: ", "quote: Not in any source ", 1), encoding="utf-8")
+    result = run_stages(mini, ["cite"])
+    assert result.returncode == 1 and "records/laws.yaml:" in result.stderr, result.stderr
+    assert [path.read_bytes() for path in between] == before
+    assert not list(config.path("citations").parent.glob(".*.tmp"))  # no half-written file left beside them
