@@ -6,14 +6,15 @@ import os
 import sqlite3
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import write_json_atomic
-from .schemas import load_schema, primary_key, read_table
+from .schemas import is_required, load_schema, primary_key, read_table
 
-SQL_TYPES = {"string": str, "date": str, "integer": int, "year": int, "number": float, "boolean": int}
+SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 
 
 def run(config: Config) -> None:
@@ -42,46 +43,65 @@ def run(config: Config) -> None:
 
 
 def write_database(path: str, config: Config, schemas: dict, full_text: dict) -> Problems:
-    import sqlite_utils
+    """Every published table in SQLite, with its keys and foreign keys as the schema declares them, and FTS5
+    full-text search on the columns params.yaml names (the layout Datasette looks for: <table>_fts, content=<table>)."""
+    import polars as pl
 
-    db = sqlite_utils.Database(path, recreate=True)
-    for table in config.all_tables:
-        schema = schemas[table]
-        frame, _ = read_table(config.path("data_dir") / f"{table}.csv", schema)
-        columns = {f["name"]: SQL_TYPES[f["type"]] for f in schema["fields"]}
-        foreign_keys = [(fk["fields"][0], fk["reference"]["resource"] or table, fk["reference"]["fields"][0])
-                        for fk in schema.get("foreignKeys", [])]
-        key = primary_key(schema)
-        db[table].create(columns, pk=key[0] if len(key) == 1 else tuple(key), foreign_keys=foreign_keys,
-                         not_null=[f["name"] for f in schema["fields"] if f.get("constraints", {}).get("required")])
-        db[table].insert_all(_rows(frame, schema))
-        if table in full_text:
-            db[table].enable_fts(full_text[table], create_triggers=True)
-    problems = Problems()
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection, connection:
+        for table in config.all_tables:
+            schema = schemas[table]
+            frame, _ = read_table(config.path("data_dir") / f"{table}.csv", schema)
+            connection.execute(create_table(table, schema))
+            cells = frame.select([_sql_column(pl.col(f["name"]), f) for f in schema["fields"]])
+            connection.executemany(f"INSERT INTO {_quoted(table)} VALUES ({', '.join('?' * cells.width)})",
+                                   cells.iter_rows())
+            if table in full_text:
+                columns = ", ".join(map(_quoted, full_text[table]))
+                connection.execute(f"CREATE VIRTUAL TABLE {_quoted(table + '_fts')} USING FTS5 ({columns}, "
+                                   f"content={_quoted(table)})")
+                connection.execute(f"INSERT INTO {_quoted(table + '_fts')} (rowid, {columns}) "
+                                   f"SELECT rowid, {columns} FROM {_quoted(table)}")
+        problems = Problems()
         for table, rowid, parent, _ in connection.execute("PRAGMA foreign_key_check"):
             problems.add(table, str(rowid), None, f"dangling foreign key into {parent}")
-    db.close()
     return problems
 
 
-def _rows(frame, schema):
-    """Rows of a typed polars frame as SQLite values: dates as ISO text, booleans as 0/1, empty cells as NULL."""
-    kinds = {f["name"]: f["type"] for f in schema["fields"]}
-    for record in frame.iter_rows(named=True):
-        yield {name: _sql_value(kinds[name], value) for name, value in record.items()}
+def create_table(table: str, schema: dict) -> str:
+    """CREATE TABLE for a Table Schema: column types, NOT NULL where required, the primary key, foreign keys."""
+    key = primary_key(schema)
+    references = {fk["fields"][0]: (fk["reference"]["resource"] or table, fk["reference"]["fields"][0])
+                  for fk in schema.get("foreignKeys", [])}
+    columns = []
+    for field in schema["fields"]:
+        name = field["name"]
+        column = [_quoted(name), SQL_TYPES[field["type"]]]
+        if key == [name]:
+            column.append("PRIMARY KEY")
+        if is_required(field):
+            column.append("NOT NULL")
+        if name in references:
+            target, target_column = references[name]
+            column.append(f"REFERENCES {_quoted(target)}({_quoted(target_column)})")
+        columns.append(" ".join(column))
+    if len(key) > 1:
+        columns.append(f"PRIMARY KEY ({', '.join(map(_quoted, key))})")
+    return f"CREATE TABLE {_quoted(table)} (\n   " + ",\n   ".join(columns) + "\n)"
 
 
-def _sql_value(kind: str, value):
-    if value is None or value != value:
-        return None
-    if kind == "date":
-        return value.isoformat()
-    if kind in ("integer", "year", "boolean"):
-        return int(value)
-    if kind == "number":
-        return float(value)
-    return str(value)
+def _sql_column(column, field: dict):
+    """A typed column as SQLite stores it: dates as ISO text, booleans as 0/1, empty cells as NULL."""
+    import polars as pl
+
+    if field["type"] == "date":
+        return column.dt.strftime("%Y-%m-%d")
+    if field["type"] == "boolean":
+        return column.cast(pl.Int64)
+    return column
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str) -> dict:
