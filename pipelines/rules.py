@@ -15,7 +15,7 @@ import polars as pl
 
 from .errors import shown
 from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, fields_by_name, folded_column,
-                      map_unique, precision_of, primary_key)
+                      map_unique, precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -36,15 +36,9 @@ class Tables:
     def ids(self, table: str) -> pl.Series:
         return self.frames[table][self.key(table)]
 
-    def record_ids(self, table: str, rows: pl.DataFrame | pl.Series) -> list[str]:
-        """The record ids of rows given by position (a "row" column or a Series of positions)."""
-        positions = rows["row"] if isinstance(rows, pl.DataFrame) else rows
-        frame = self.frames[table]
-        key = primary_key(self.schemas[table])
-        if not set(key) <= set(frame.columns):
-            return [None] * len(positions)
-        picked = frame[positions.to_list()].select(key)
-        return ["/".join(map(str, values)) for values in picked.iter_rows()]
+    def record_ids(self, table: str, rows: pl.DataFrame) -> list[str | None]:
+        """The record ids of the rows whose positions a frame's "row" column holds (only failing rows get here)."""
+        return [record_id_at(self.frames[table], self.schemas[table], row) for row in rows["row"]]
 
 
 def _rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -256,7 +250,7 @@ def text_cells_safe(t: Tables) -> Iterator[Finding]:
         unsafe = _rows(frame).select("row", *[pl.col(n).str.contains(_UNSAFE).fill_null(False) for n in names])
         flagged = unsafe.filter(pl.any_horizontal(names))
         for row, *marks in flagged.iter_rows():
-            (record_id,) = t.record_ids(table, pl.Series([row]))
+            record_id = record_id_at(frame, t.schemas[table], row)
             for name, mark in zip(names, marks):
                 if mark:
                     yield table, record_id, name, (
