@@ -12,7 +12,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import write_json_atomic
-from .schemas import is_required, load_schema, primary_key, read_table
+from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table
 
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 
@@ -70,8 +70,7 @@ def write_database(path: str, config: Config, schemas: dict, full_text: dict) ->
 def create_table(table: str, schema: dict) -> str:
     """CREATE TABLE for a Table Schema: column types, NOT NULL where required, the primary key, foreign keys."""
     key = primary_key(schema)
-    references = {fk["fields"][0]: (fk["reference"]["resource"] or table, fk["reference"]["fields"][0])
-                  for fk in schema.get("foreignKeys", [])}
+    references = {column: (target, parent) for (column,), target, (parent,) in foreign_keys(table, schema)}
     columns = []
     for field in schema["fields"]:
         name = field["name"]

@@ -18,8 +18,8 @@ import pandas as pd
 
 from .config import Config, load_config
 from .errors import Problems, run_stage
-from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
-from .schemas import is_required, load_schema, precision_of, primary_key
+from .fileio import replace_dir_atomic, write_json_atomic
+from .schemas import foreign_keys, is_required, load_schema, precision_of, primary_key
 
 CORRECTNESS, DESCRIPTION = "correctness", "description"
 TYPE_PATTERNS = {"integer": r"-?\d+", "year": r"\d{4}", "number": r"-?\d+(\.\d+)?([eE][-+]?\d+)?",
@@ -56,7 +56,7 @@ def run(config: Config) -> None:
     results, problems, fresh = [], Problems(), {}
     for table in config.all_tables:
         suite_expectations = list(expectations(table, schemas, config.params["quality"], config.curated_tables))
-        fingerprint = _fingerprint(gx.__version__, run_id, suite_expectations, config.path("tables_dir") / f"{table}.csv")
+        fingerprint = _fingerprint(gx.__version__, run_id, suite_expectations, frames[table])
         # the whole suite at once: add_expectation on a stored suite re-serializes the store for each one
         suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suite_expectations))
         cached = cache.get(table)
@@ -96,13 +96,14 @@ def run(config: Config) -> None:
     write_json_atomic(cache_file, {t: fresh.get(t) or cache[t] for t in config.all_tables}, compact=True)
 
 
-def _fingerprint(version: str, run_id, suite_expectations: list, table_file: Path) -> str:
-    """What a table's validation result depends on: GX's version, the run, the whole suite (with the value sets
-    it takes from other tables) and the table's bytes."""
+def _fingerprint(version: str, run_id, suite_expectations: list, frame: pd.DataFrame) -> str:
+    """What a table's validation result depends on: GX's version, the run, the whole suite and the frame GX
+    validates, its derived columns included (through the reference columns, other tables reach it)."""
     digest = hashlib.sha256(f"{version}\n{run_id.run_name}\n{run_id.run_time.isoformat()}\n".encode())
     for expectation in suite_expectations:
         digest.update(json.dumps(expectation.configuration.to_json_dict(), sort_keys=True, default=str).encode())
-    digest.update(sha256_file(table_file).encode())
+    digest.update(json.dumps(list(frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).values.tobytes())
     return digest.hexdigest()
 
 
@@ -136,9 +137,7 @@ def add_reference_columns(frames: dict, schemas: dict, curated: list[str]) -> No
     copied and serialized by GX many times over per expectation."""
     for table, schema in schemas.items():
         frame = frames[table]
-        for fk in schema.get("foreignKeys", []):
-            target = fk["reference"]["resource"] or table
-            (column,), (parent,) = fk["fields"], fk["reference"]["fields"]
+        for (column,), target, (parent,) in foreign_keys(table, schema):
             unmatched = frame[column].notna() & ~frame[column].isin(frames[target][parent].dropna())
             frame[dangling(column, target, parent)] = frame[column].where(unmatched, None)
     citations = frames["citations"]
@@ -152,8 +151,7 @@ def add_reference_columns(frames: dict, schemas: dict, curated: list[str]) -> No
 def added_columns(table: str, schema: dict) -> list[str]:
     """The columns add_reference_columns and text_frame add to a published table's frame."""
     names = [numeric(f["name"]) for f in schema["fields"] if f["type"] in ("integer", "year", "number")]
-    names += [dangling(fk["fields"][0], fk["reference"]["resource"] or table, fk["reference"]["fields"][0])
-              for fk in schema.get("foreignKeys", [])]
+    names += [dangling(column, target, parent) for (column,), target, (parent,) in foreign_keys(table, schema)]
     return names + ([UNMATCHED_RECORD] if table == "citations" else [])
 
 
@@ -189,9 +187,7 @@ def expectations(table: str, schemas: dict, knobs: dict, curated: list[str]) -> 
     key = primary_key(schema)
     if len(key) > 1:
         add(E.ExpectCompoundColumnsToBeUnique(column_list=key), CORRECTNESS, "schema: primary key")
-    for fk in schema.get("foreignKeys", []):
-        target = fk["reference"]["resource"] or table
-        (column,), (parent,) = fk["fields"], fk["reference"]["fields"]
+    for (column,), target, (parent,) in foreign_keys(table, schema):
         add(E.ExpectColumnValuesToBeNull(column=dangling(column, target, parent)), CORRECTNESS,
             f"schema: foreign key → {target}.{parent} (the column holds values that match no {target} row)")
     if table == "citations":

@@ -15,7 +15,7 @@ import polars as pl
 
 from .errors import shown
 from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, fields_by_name, folded_column,
-                      map_unique, precision_of, primary_key, record_id_at)
+                      foreign_keys, map_unique, precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -49,11 +49,7 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
     """Every foreign key of every Table Schema resolves: an anti-join per key, as frictionless checks row by row.
     A row whose key fields are all empty refers to nothing and passes."""
     for table, schema in t.schemas.items():
-        for key in schema.get("foreignKeys", []):
-            fields = [key["fields"]] if isinstance(key["fields"], str) else key["fields"]
-            reference = key["reference"]
-            target = reference["resource"] or table
-            targets = [reference["fields"]] if isinstance(reference["fields"], str) else reference["fields"]
+        for fields, target, targets in foreign_keys(table, schema):
             child = _rows(t.frames[table]).select("row", *fields).filter(~pl.all_horizontal(pl.col(fields).is_null()))
             parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields)))
             dangling = child.join(parent, on=fields, how="anti", maintain_order="left")

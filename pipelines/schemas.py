@@ -34,6 +34,15 @@ def primary_key(schema: dict) -> list[str]:
     return [key] if isinstance(key, str) else list(key)
 
 
+def foreign_keys(table: str, schema: dict) -> list[tuple[list[str], str, list[str]]]:
+    """(fields, target table, target fields) of each foreign key; an empty resource names the table itself."""
+    def names(value) -> list[str]:
+        return [value] if isinstance(value, str) else list(value)
+
+    return [(names(fk["fields"]), fk["reference"]["resource"] or table, names(fk["reference"]["fields"]))
+            for fk in schema.get("foreignKeys", [])]
+
+
 def precision_of(schema: dict) -> dict[str, str]:
     """Map each date field that carries a precision to its precision field."""
     names = fields_by_name(schema)

@@ -187,6 +187,19 @@ def test_quality_revalidates_only_changed_tables_and_publishes_what_a_fresh_run_
     assert why["attacks"] != "stored result"  # the edited table is validated again
 
 
+def test_a_stored_result_is_not_reused_when_a_table_it_refers_to_changes(mini):
+    # court_bans.csv keeps its bytes, but the organization one of its bans refers to is gone
+    path = load_config(mini).path("tables_dir") / "organizations.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    court = next(r["court_org_id"] for r in csv.DictReader((path.parent / "court_bans.csv").open(encoding="utf-8")))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["org_id"] != court)
+    result = run_stages(mini, ["quality"])
+    assert result.returncode == 1 and "court_org_id (not in organizations.org_id)" in result.stderr, result.stderr
+
+
 def test_an_unreadable_quality_cache_means_a_fresh_run(mini):
     config = load_config(mini)
     published = _gx_outputs(mini)
