@@ -65,7 +65,8 @@ def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict 
     return {
         "citation_id": citation_id(record.table, record.record_id, citation.field, citation.source_id, quote),
         "resource": record.table, "record_id": record.record_id, "field": citation.field,
-        "stated_value": citation.stated_value, "source_id": citation.source_id, "quote": quote,
+        "stated_value": citation.stated_value, "inference": citation.inference, "source_id": citation.source_id,
+        "quote": quote,
         "char_start": start, "char_end": start + len(quote), "where": where,
     }
 

@@ -20,7 +20,7 @@ from .errors import Problems, shown
 from .fileio import batches_atomic, bulk_objects, read_batches
 from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
 
-CITATION_KEYS = {"source_id", "quote", "field", "stated_value"}
+CITATION_KEYS = {"source_id", "quote", "field", "stated_value", "inference"}
 DEFAULT_MAX_FILE_BYTES = 5_000_000
 
 
@@ -31,6 +31,7 @@ class Citation:
     field: str | None
     stated_value: str | None
     line: int
+    inference: str | None = None  # how the value follows from the quote, where the quote does not state it as published
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
         for name in set(item) - CITATION_KEYS:
             problems.add(here, record_id, f"citations.{shown(name, quote=False)}", f"unknown key; expected {sorted(CITATION_KEYS)}")
         source_id, quote = item.get("source_id"), item.get("quote")
-        field, stated = item.get("field"), item.get("stated_value")
+        field, stated, inference = item.get("field"), item.get("stated_value"), item.get("inference")
         ok = True
         if not isinstance(source_id, str) or not source_id:
             problems.add(here, record_id, "citations.source_id", f"expected a source id, found {shown(source_id)}")
@@ -210,7 +211,11 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
         if not isinstance(quote, str) or not quote.strip():
             problems.add(here, record_id, "citations.quote", f"expected the verbatim quote, found {shown(quote)}")
             ok = False
-        for name, value in (("quote", quote), ("stated_value", stated)):
+        if inference is not None and (not isinstance(inference, str) or not inference.strip()):
+            problems.add(here, record_id, "citations.inference", f"expected a few words on how the value follows from the "
+                         f"quote, found {shown(inference)}")
+            ok = False
+        for name, value in (("quote", quote), ("stated_value", stated), ("inference", inference)):
             if isinstance(value, str):
                 try:
                     check_text(citation_fields[name], value)
@@ -223,6 +228,9 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
         if stated is not None and field is None:
             problems.add(here, record_id, "citations.stated_value", "a stated_value needs the field it is a value of")
             ok = False
+        if inference is not None and field is None:
+            problems.add(here, record_id, "citations.inference", "an inference needs the field whose value it explains")
+            ok = False
         elif stated is not None and ok:
             try:
                 canonical(fields[field], stated)
@@ -230,7 +238,8 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
                 problems.add(here, record_id, "citations.stated_value", f"for {field!r}: {error}")
                 ok = False
         if ok:
-            citations.append(Citation(source_id, quote, field, None if stated is None else _stated_text(stated), line))
+            citations.append(Citation(source_id, quote, field, None if stated is None else _stated_text(stated), line,
+                                      inference.strip() if isinstance(inference, str) else None))
     return tuple(citations)
 
 
@@ -248,7 +257,7 @@ def loaded_writer(path: Path) -> Iterator[Callable[[Record], None]]:
     without error."""
     with batches_atomic(path, default=_tag) as out:
         yield lambda r: out.add([r.table, r.where, r.record_id, r.values,
-                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line] for c in r.citations]])
+                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line, c.inference] for c in r.citations]])
 
 
 def read_loaded(path: Path, with_citations: bool = True) -> dict[str, list[Record]]:
