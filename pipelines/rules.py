@@ -186,15 +186,26 @@ def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
 def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
     for table, columns in t.params["natural_keys"].items():
         key = t.key(table)
-        keys = t.frames[table].select(key, *columns).drop_nulls(columns)
+        frame = t.frames[table]
+        keys = frame.select(key, *columns).drop_nulls(columns)
         if keys.is_empty():
             continue
         folded = keys.with_columns([folded_column(pl.col(c).cast(pl.String)) for c in columns])
         repeats = (folded.filter(pl.struct(columns).is_duplicated())  # few rows: the windows below see only those
                    .with_columns(first=pl.col(key).first().over(columns), nth=pl.int_range(pl.len()).over(columns))
                    .filter(pl.col("nth") > 0))
-        for record_id, original in repeats.select(key, "first").iter_rows():
-            yield table, record_id, ",".join(columns), f"same {columns} as {original!r}: a duplicate under another id?"
+        if repeats.is_empty():
+            continue
+        separator = fields_by_name(t.schemas[table])["distinct_from"]["x-list-separator"]
+        declared = (frame.select(pl.col(key).alias("a"), pl.col("distinct_from").str.split(separator).alias("b"))
+                    .drop_nulls("b").explode("b"))
+        declared = pl.concat([declared, declared.select(a="b", b="a")]).unique()  # either record may say it
+        pairs = repeats.select(a=pl.col(key), b=pl.col("first")).join(declared, on=["a", "b"], how="anti",
+                                                                      maintain_order="left")
+        for record_id, original in pairs.iter_rows():
+            yield table, record_id, ",".join(columns), (
+                f"same {columns} as {original!r}: a duplicate under another id? If they are two different things, "
+                f"say so with distinct_from: [{original}] in the record, and how they differ in its note")
     organizations = t.frames["organizations"]
     labels = pl.concat([
         organizations.select("org_id", label=pl.col("name")),
@@ -272,16 +283,24 @@ def list_references_exist(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"{item!r} is not a {reference['resource']}.{reference['field']}"
 
 
+# Quantities a source gives in words only ("hundreds of Kazakhstanis"): the qualifier says it, no number is recorded.
+VAGUE_QUALIFIERS = ["several", "dozens", "hundreds", "several_hundred", "thousands", "several_thousand", "tens_of_thousands"]
+
+
 def statistics_consistent(t: Tables) -> Iterator[Finding]:
     """Values, bounds and qualifier tell one story; a reversed range is flagged, never silently accepted."""
     value, low, high = pl.col("value"), pl.col("value_low"), pl.col("value_high")
     is_range = (pl.col("qualifier") == "range").fill_null(False)
+    is_vague = pl.col("qualifier").is_in(VAGUE_QUALIFIERS).fill_null(False)
     reversed_range = (low > high).fill_null(False)
     flagged = (pl.col("flag") == "reversed_range").fill_null(False)
     checks = [
         (is_range & ~(low.is_not_null() & high.is_not_null() & value.is_null()), "qualifier",
          "qualifier is range: value_low and value_high must both be given and value empty"),
-        (~is_range & (value.is_null() | low.is_not_null() | high.is_not_null()), "qualifier",
+        (is_vague & (value.is_not_null() | low.is_not_null() | high.is_not_null()), "value",
+         "the qualifier is a vague quantity in words: value, value_low and value_high stay empty (never a number the "
+         "source does not state)"),
+        (~is_range & ~is_vague & (value.is_null() | low.is_not_null() | high.is_not_null()), "qualifier",
          "qualifier is not range: value must be given and value_low, value_high empty"),
         (value.is_not_null() & (((value < low) & low.is_not_null()) | ((value > high) & high.is_not_null())).fill_null(False),
          "value", "value lies outside value_low..value_high"),
@@ -330,7 +349,54 @@ def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
         yield "legal_provisions", record_id, "flag", "flag is shared_successor, but no other provision names its successor"
 
 
+def _last_day(date: pl.Expr, precision: pl.Expr) -> pl.Expr:
+    """The last day a partial date can stand for: the date itself, or the end of its month or year."""
+    return (pl.when(precision == "year").then(date.dt.offset_by("1y")).when(precision == "month")
+            .then(date.dt.offset_by("1mo")).otherwise(date.dt.offset_by("1d"))).dt.offset_by("-1d")
+
+
+def _impossible_dates(t: Tables) -> Iterator[tuple[str, str, str, pl.DataFrame]]:
+    """(table, flag, why, frame of record_id and impossible) for each date a rule can see cannot be true: the
+    whole span a partial date stands for lies before what it depends on."""
+    founded = pl.DataFrame({"framework": list(t.params["framework_founded"]),
+                            "founded": [dt.date.fromisoformat(str(d)) for d in t.params["framework_founded"].values()]})
+    agreements = t.frames["agreements"].join(founded, on="framework", how="left", maintain_order="left")
+    yield "agreements", "before_framework_existed", "signed before its framework existed", agreements.select(
+        record_id="agreement_id", impossible=(_last_day(pl.col("signed"), pl.col("signed_precision")) < pl.col("founded")),
+        detail=pl.format("signed {} ({}), {} founded {}", "signed", "signed_precision", "framework", "founded"))
+    laws = t.frames["laws"]
+    amended = laws.select(amends_law_id="law_id", amended_adopted="adopted")
+    laws = laws.join(amended, on="amends_law_id", how="left", maintain_order="left")
+    yield "laws", "amends_later_act", "adopted before the act it amends", laws.select(
+        record_id="law_id", impossible=(_last_day(pl.col("adopted"), pl.col("adopted_precision")) < pl.col("amended_adopted")),
+        detail=pl.format("adopted {}, the act it amends ({}) {}", "adopted", "amends_law_id", "amended_adopted"))
+    cases = t.frames["prosecutions"].join(t.frames["attacks"].select("attack_id", attack_date="date"), on="attack_id",
+                                          how="left", maintain_order="left")
+    yield "prosecutions", "verdict_before_event", "the verdict is dated before its attack", cases.select(
+        record_id="case_id",
+        impossible=(_last_day(pl.col("verdict_date"), pl.col("verdict_date_precision")) < pl.col("attack_date")),
+        detail=pl.format("verdict {}, attack {} on {}", "verdict_date", "attack_id", "attack_date"))
+
+
+def impossible_values_flagged(t: Tables) -> Iterator[Finding]:
+    """A value a rule can see is impossible is published as stated, with its flag, and only then; every flagged row
+    says why in its note."""
+    for table, flag, why, found in _impossible_dates(t):
+        flags = t.frames[table].select(flagged=(pl.col("flag") == flag).fill_null(False))
+        found = pl.concat([found, flags], how="horizontal").with_columns(pl.col("impossible").fill_null(False))
+        for record_id, detail in found.filter(pl.col("impossible") & ~pl.col("flagged")).select("record_id", "detail").iter_rows():
+            yield table, record_id, "flag", f"{why} ({detail}): record it as stated with flag {flag} and say why in the note"
+        for record_id in found.filter(pl.col("flagged") & ~pl.col("impossible"))["record_id"]:
+            yield table, record_id, "flag", f"flag is {flag}, but the rule does not find it {why}"
+    for table in t.curated:
+        frame = t.frames[table]
+        if "flag" in frame.columns:
+            for record_id in frame.filter(pl.col("flag").is_not_null() & pl.col("note").is_null())[t.key(table)]:
+                yield table, record_id, "note", "the row is flagged: its note must say what is wrong with the value as stated"
+
+
 RULES = [foreign_keys_exist, every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
          dates_within_precision, periods_in_order, organizations_of_the_right_kind,
          no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe,
-         list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent]
+         list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent,
+         impossible_values_flagged]

@@ -139,6 +139,52 @@ def test_duplicates_under_another_id_and_a_name_shared_by_two_organizations(buil
     assert ("organizations", max(a, b), "aliases") in found
 
 
+def test_two_records_a_curator_declared_distinct_are_not_duplicates(built):
+    from pipelines.rules import no_duplicates_under_another_id
+
+    agreements = built[2]["agreements"]
+    original = agreements["agreement_id"][0]
+    copy = agreements.head(1).with_columns(agreement_id=pl.lit("agr-zzz-copy"))
+    found = list(no_duplicates_under_another_id(tables(built, agreements=pl.concat([agreements, copy]))))
+    assert [(f[0], f[1]) for f in found] == [("agreements", "agr-zzz-copy")]
+    assert f"distinct_from: [{original}]" in found[0][3]  # the message names the way out
+    for declared_on, other in (("agr-zzz-copy", original), (original, "agr-zzz-copy")):  # either record may say it
+        both = pl.concat([agreements, copy])
+        both = both.with_columns(distinct_from=pl.when(pl.col("agreement_id") == declared_on).then(pl.lit(other))
+                                 .otherwise(pl.col("distinct_from")))
+        assert findings(no_duplicates_under_another_id, tables(built, agreements=both)) == []
+
+
+def test_a_vague_quantity_carries_no_number(built):
+    from pipelines.rules import statistics_consistent
+
+    statistic = first(built, "statistics", pl.col("value").is_not_null() & (pl.col("qualifier") != "range"))
+    vague = set_cell(built, "statistics", statistic, "qualifier", "hundreds")
+    assert findings(statistics_consistent, tables(built, statistics=vague)) == [("statistics", statistic, "value")]
+    emptied = vague.with_columns(value=pl.when(pl.col("statistic_id") == statistic).then(None).otherwise(pl.col("value")))
+    assert findings(statistics_consistent, tables(built, statistics=emptied)) == []
+
+
+def test_impossible_dates_are_flagged_and_only_they(built):
+    from pipelines.rules import impossible_values_flagged
+
+    unflagged = set_cell(built, "agreements", "agr-cis-ct-cooperation-1990", "flag", None)
+    assert findings(impossible_values_flagged, tables(built, agreements=unflagged)) == [
+        ("agreements", "agr-cis-ct-cooperation-1990", "flag")]
+    sco = set_cell(built, "agreements", "agr-sco-membership", "flag", "before_framework_existed")
+    assert findings(impossible_values_flagged, tables(built, agreements=sco)) == [("agreements", "agr-sco-membership", "flag")]
+    case = first(built, "prosecutions", pl.col("attack_id").is_not_null() & pl.col("verdict_date").is_not_null())
+    early = set_cell(built, "prosecutions", case, "verdict_date", dt.date(1995, 1, 1))
+    assert findings(impossible_values_flagged, tables(built, prosecutions=early)) == [("prosecutions", case, "flag")]
+    law, amended = built[2]["laws"].filter(pl.col("amends_law_id").is_not_null()).select("law_id", "amends_law_id").row(0)
+    later = built[2]["laws"].with_columns(
+        adopted=pl.when(pl.col("law_id") == amended).then(pl.lit(dt.date(2026, 1, 1))).otherwise(pl.col("adopted")))
+    assert findings(impossible_values_flagged, tables(built, laws=later)) == [("laws", law, "flag")]
+    silent = set_cell(built, "agreements", "agr-cis-ct-cooperation-1990", "note", None)
+    assert findings(impossible_values_flagged, tables(built, agreements=silent)) == [
+        ("agreements", "agr-cis-ct-cooperation-1990", "note")]
+
+
 def test_text_that_a_spreadsheet_would_run_or_that_holds_a_control_character(built):
     from pipelines.rules import text_cells_safe
 
