@@ -4,10 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 
+from . import evidence
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown
 from .fileio import batches_atomic
 from .records import iter_records, loaded_writer
+from .schemas import fields_by_name, load_schema
 from .textnorm import closest_passage, differences, find_all, normalize
 
 
@@ -20,14 +22,16 @@ def run(config: Config) -> None:
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
     problems, seen = Problems(), {}
     with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
-        for _, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
-                                       config.root, config.params["records"]["max_file_bytes"], problems):
+        for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
+                                           config.root, config.params["records"]["max_file_bytes"], problems):
+            fields = fields_by_name(load_schema(config.path("schemas_dir"), table))
             for record in records:
                 loaded(record)
                 for citation in record.citations:
                     row = locate(record, citation, texts, problems)
                     if row is None:
                         continue
+                    prove(record, citation, row, fields, problems)
                     if row["citation_id"] in seen:
                         problems.add(record.where, record.record_id, "citations",
                                      f"the same quote is cited twice (also at line {seen[row['citation_id']]})")
@@ -69,6 +73,22 @@ def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict 
         "quote": quote,
         "char_start": start, "char_end": start + len(quote), "where": where,
     }
+
+
+def prove(record, citation, row: dict, fields: dict[str, dict], problems: Problems) -> None:
+    """A cited number or date must stand in its quote, or the citation says how it follows (its inference)."""
+    field = fields.get(citation.field or "")
+    if field is None or field["type"] not in evidence.CHECKED_TYPES or citation.inference:
+        return
+    claimed = citation.stated_value if citation.stated_value is not None else record.values.get(citation.field)
+    if claimed is None:
+        return
+    try:
+        why = evidence.problem(field, claimed, row["quote"])
+    except ValueError:
+        return  # a value of the wrong type is reported by build, with the record's line
+    if why:
+        problems.add(row["where"], record.record_id, citation.field, why)
 
 
 def _closest(text: str, quote: str) -> str:

@@ -1,10 +1,13 @@
-"""Stage coverage: every sentence of the sources that carries a checkable fact is cited by a record or reviewed.
+"""Stage coverage: every fact the sources state is cited by a record or reviewed; facts are counted, not sentences.
 
-A sentence is fact-bearing when it holds a number or year, the name or alias of a known organization, or a
-word such as court, decree, law, convicted or killed. It is decided when a citation's span overlaps it, or
-when the review file (params.yaml paths.coverage_review) lists it with the reason it holds no table fact.
+A sentence is fact-bearing when it holds a number, year or month, the name, alias or acronym of a known
+organization, or a word such as court, decree, law, convicted, seized or killed. Its facts are its clauses (the
+sentence cut at semicolons, colons and commas outside brackets) that hold such a marker: a sentence with two facts
+is decided only when each is. A fact is decided when a citation's span overlaps it, or when the review file
+(params.yaml paths.coverage_review) lists it — at the clause's start, or the whole sentence at the sentence's
+start — with the reason it holds no table fact.
 `python -m pipelines.coverage` writes build/coverage.json and prints per-source counts; with `--check` it
-exits 1 while any fact-bearing sentence is undecided or any review entry no longer matches its sentence.
+exits 1 while any fact is undecided or any review entry no longer matches its sentence or clause.
 """
 from __future__ import annotations
 
@@ -25,13 +28,19 @@ FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreem
               "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
               "attacks", "explosion", "terrorist act", "budget", "tenge", "kzt", "dollars", "percent", "per cent",
               "hundreds", "thousands", "dozens", "million", "billion", "one", "two", "three", "four", "five", "six",
-              "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty", "hundred", "thousand")
+              "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty", "hundred", "thousand", "seized", "hostage",
+              "hostages", "bombing", "bombings", "blast", "joined", "founded", "established", "membership",
+              "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
+              "december")
 _FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r")\b", re.IGNORECASE)
 # A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
 _ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
                   "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
                   "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk"}
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9А-ЯЁ])")
+# Where a sentence divides into clauses: a semicolon, a colon, or a comma that is not inside brackets nor before
+# the year of a date ("October 24, 2011").
+_CLAUSE_BREAK = re.compile(r"[;:]\s+|,\s+(?![^()]*\))(?!(?:1[89]|20)\d\d\b)")
 
 
 def run(config: Config) -> dict:
@@ -54,21 +63,30 @@ def run(config: Config) -> dict:
         sentences = split_sentences(text)
         starts = {start for start, _ in sentences}
         cited = cited_prefix(text, [(a, b) for s, a, b in spans if s == source_id])
-        counts = {"sentences": len(sentences), "fact_bearing": 0, "cited": 0, "reviewed": 0, "undecided": []}
+        counts = {"sentences": len(sentences), "fact_bearing_sentences": 0, "fact_bearing": 0, "cited": 0,
+                  "reviewed": 0, "undecided": []}
         for start, end in sentences:
             sentence = text[start:end]
             if not (_FACT.search(sentence) or mentions.found_in(sentence)):
                 continue
-            counts["fact_bearing"] += 1
-            if cited[end] > cited[start]:
-                counts["cited"] += 1
-            elif (source_id, start) in reviewed:
-                counts["reviewed"] += 1
-            else:
-                counts["undecided"].append({"start": start, "sentence": sentence})
+            counts["fact_bearing_sentences"] += 1
+            whole_reviewed = (source_id, start) in reviewed
+            for a, b in split_clauses(text, start, end):
+                clause = text[a:b]
+                if not (_FACT.search(clause) or mentions.found_in(clause)):
+                    continue
+                starts.add(a)
+                counts["fact_bearing"] += 1
+                if cited[b] > cited[a]:
+                    counts["cited"] += 1
+                elif whole_reviewed or (source_id, a) in reviewed:
+                    counts["reviewed"] += 1
+                else:
+                    counts["undecided"].append({"start": a, "sentence": clause})
         for (review_source, start), entry in reviewed.items():
             if review_source == source_id and start not in starts:
-                summary["stale_reviews"].append({**entry, "problem": "no sentence starts at this offset"})
+                summary["stale_reviews"].append({**entry, "problem": "no fact-bearing sentence or clause starts at "
+                                                 "this offset"})
         summary["sources"][source_id] = counts
 
     # Save
@@ -105,6 +123,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each clause of the sentence text[start:end], in the text's offsets."""
+    clauses, begin = [], start
+    for match in _CLAUSE_BREAK.finditer(text, start, end):
+        clauses.append((begin, match.start()))
+        begin = match.end()
+    clauses.append((begin, end))
+    return [(a, b) for a, b in clauses if b > a]
+
+
 class NameIndex:
     """Finds whether a text mentions any of many names: case-insensitively, not inside a longer word.
 
@@ -112,15 +140,20 @@ class NameIndex:
     text's length times the number of names. Here names are looked up by their first four characters at each
     position where a word can start: the cost is the text's length plus the names that share those characters.
     """
-    KEY = 4  # organization_names keeps names of four characters or more
+    KEY = 4
 
     def __init__(self, names: set[str]):
         self.by_start: dict[str, list[str]] = {}
-        for name in names:
+        # Names shorter than the key are acronyms (SCO, CIS, KNB): matched as whole words, in capitals only.
+        short = sorted(n for n in names if len(n) < self.KEY)
+        self.acronyms = re.compile(r"\b(?:" + "|".join(map(re.escape, short)) + r")\b") if short else None
+        for name in (n for n in names if len(n) >= self.KEY):
             folded = _lower(name)
             self.by_start.setdefault(folded[: self.KEY], []).append(folded)
 
     def found_in(self, text: str) -> bool:
+        if self.acronyms is not None and self.acronyms.search(text):
+            return True
         if not self.by_start:
             return False
         folded = _lower(text)
@@ -143,11 +176,13 @@ def _lower(text: str) -> str:
 
 
 def organization_names(path: Path) -> set[str]:
-    """Names and aliases of the organizations table, as they appear in sentences (four characters or more)."""
+    """Names and aliases of the organizations table, as they appear in sentences: four characters or more, or an
+    acronym of two or three capitals."""
     names = set()
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            names.update(n.strip() for n in [row["name"], *row["aliases"].split("|")] if len(n.strip()) >= 4)
+            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split("|")])
+                         if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n))
     return names
 
 
@@ -183,11 +218,11 @@ def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problem
 
 def print_summary(summary: dict, out=sys.stdout) -> int:
     """Per-source counts and every undecided sentence; returns how many sentences need a decision."""
-    print(f"{'source':32} {'sentences':>9} {'fact-bearing':>12} {'cited':>6} {'reviewed':>8} {'undecided':>9}", file=out)
+    print(f"{'source':32} {'sentences':>9} {'facts':>6} {'cited':>6} {'reviewed':>8} {'undecided':>9}", file=out)
     undecided = 0
     for source_id, c in summary["sources"].items():
         undecided += len(c["undecided"])
-        print(f"{source_id:32} {c['sentences']:>9} {c['fact_bearing']:>12} {c['cited']:>6} {c['reviewed']:>8} "
+        print(f"{source_id:32} {c['sentences']:>9} {c['fact_bearing']:>6} {c['cited']:>6} {c['reviewed']:>8} "
               f"{len(c['undecided']):>9}", file=out)
     for source_id, c in summary["sources"].items():
         for item in c["undecided"]:
@@ -206,8 +241,8 @@ def main() -> None:
         if check and left:
             problems = Problems()
             problems.add(config.params["paths"]["coverage_review"], None, None,
-                         f"{left} fact-bearing sentence(s) or review entries need a decision: cite each sentence from "
-                         "a record, or review it here with the reason it holds no table fact")
+                         f"{left} fact(s) or review entries need a decision: cite each fact from a record, or review "
+                         "it here (at its clause's start) with the reason it holds no table fact")
             problems.raise_if_any("coverage")
 
     run_stage("coverage", stage)

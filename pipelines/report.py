@@ -210,18 +210,21 @@ def coverage_section(coverage: dict) -> str:
     for source_id, c in coverage["sources"].items():
         decided = c["cited"] + c["reviewed"]
         share = f"{decided / c['fact_bearing']:.0%}" if c["fact_bearing"] else "–"
-        rows.append(f"<tr><td>{escape(source_id)}</td><td class=n>{c['sentences']}</td><td class=n>{c['fact_bearing']}</td>"
+        rows.append(f"<tr><td>{escape(source_id)}</td><td class=n>{c['sentences']}</td>"
+                    f"<td class=n>{c['fact_bearing_sentences']}</td><td class=n>{c['fact_bearing']}</td>"
                     f"<td class=n>{c['cited']}</td><td class=n>{c['reviewed']}</td><td class=n>{len(c['undecided'])}</td>"
                     f"<td class=n>{share}</td></tr>")
         undecided += [f"<li>{escape(source_id)} @{u['start']}: {escape(u['sentence'][:300])}</li>" for u in c["undecided"]]
     stale = [f"<li>{escape(e['source_id'])} @{e['start']}: {escape(e['problem'])}</li>" for e in coverage["stale_reviews"]]
-    return ("<p>Every sentence of the sources that carries a checkable fact (a number or year, a known organization, "
-            "a word such as court, law, convicted or killed) is either cited by a record or reviewed in "
-            "<code>sources/reviewed.yaml</code> with the reason it holds no table fact.</p>"
-            "<table><thead><tr><th>source</th><th>sentences</th><th>fact-bearing</th><th>cited</th><th>reviewed</th>"
-            "<th>undecided</th><th>decided</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            + (f"<p class=bad>Undecided sentences:</p><ul>{''.join(undecided)}</ul>" if undecided
-               else "<p class=ok>No fact-bearing sentence is left undecided.</p>")
+    return ("<p>Every fact the sources state is either cited by a record or reviewed in "
+            "<code>sources/reviewed.yaml</code> with the reason it holds no table fact. Facts are counted, not "
+            "sentences: a fact is a clause (a sentence cut at semicolons, colons and commas) that holds a checkable "
+            "marker (a number, year or month, a known organization, a word such as court, law, convicted or killed), "
+            "so a sentence with two facts is decided only when both are.</p>"
+            "<table><thead><tr><th>source</th><th>sentences</th><th>with facts</th><th>facts</th><th>cited</th>"
+            "<th>reviewed</th><th>undecided</th><th>decided</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + (f"<p class=bad>Undecided facts:</p><ul>{''.join(undecided)}</ul>" if undecided
+               else "<p class=ok>No fact is left undecided.</p>")
             + (f"<p class=bad>Review entries that no longer match their sentence:</p><ul>{''.join(stale)}</ul>" if stale else ""))
 
 

@@ -2,6 +2,7 @@
 for a quote that is not found, the closest passage of the source and what differs.
 
 normalize(text) applies, in order:
+0. byte-order marks (U+FEFF, which editors on Windows put at the start of a "UTF-8 with BOM" file) are dropped;
 1. Unicode NFC;
 2. typographic double quotes (“ ” „ ‟ « » ″) become ", typographic single quotes (‘ ’ ‚ ‛ ′) become ';
 3. every run of white space (spaces, tabs, line breaks, non-breaking and other Unicode spaces) becomes
@@ -20,7 +21,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text.replace("\ufeff", ""))
     text = text.translate(_DOUBLE).translate(_SINGLE)
     return _SPACES.sub(" ", text).strip()
 

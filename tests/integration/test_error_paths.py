@@ -46,6 +46,20 @@ def test_quote_not_in_source(mini):
                           "is not in source 'caspian-news-mukhtarli-2017'", "Nine servicemen")
 
 
+def test_cited_number_not_in_its_quote(mini):
+    edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].pop("inference"))
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'killed'",
+                          "the value 8 is not in the quote, which holds numbers: 3, 5", "inference:")
+
+
+def test_a_vague_quantity_recorded_as_a_number(mini):
+    def vague(records):
+        statistic = next(r for r in records if r.get("qualifier") == "exact")
+        statistic["qualifier"] = "hundreds"
+    edit_records(mini, "statistics", vague)
+    fails_leaving_outputs(mini, "statistics_consistent", "field 'value'", "vague quantity")
+
+
 def test_quote_that_is_ambiguous(mini):
     edit_records(mini, "laws", lambda rs: rs[0]["citations"][0].update(quote="terrorism"))
     fails_leaving_outputs(mini, "law-1999-combating-terrorism", r"occurs \d+ times", "extend it")

@@ -47,3 +47,45 @@ def test_names_are_found_as_a_regular_expression_finds_them_not_inside_longer_wo
     assert [index.found_in(t) for t in texts] == [True, False, True, False, True, True, True, True, False, False,
                                                    False, False, True]  # "(2)x" still holds "Jamaat" as a word
     assert not NameIndex(set()).found_in("Jamaat")
+
+
+def test_a_sentence_divides_into_clauses_but_not_inside_brackets_or_a_date():
+    from pipelines.coverage import split_clauses
+
+    text = ("After terrorists seized a school in Beslan, North Ossetia, and after the bombings (in Tashkent, Bukhara) "
+            "of October 24, 2011; the court met: it ruled.")
+    clauses = [text[a:b] for a, b in split_clauses(text, 0, len(text))]
+    assert clauses == ["After terrorists seized a school in Beslan", "North Ossetia",
+                       "and after the bombings (in Tashkent, Bukhara) of October 24, 2011", "the court met", "it ruled."]
+
+
+def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
+    """The Beslan clause stays undecided while only the Uzbek bombings are cited, until a review decides it."""
+    import json
+
+    from pipelines.coverage import run
+    from pipelines.config import Config
+
+    text = ("This rule worked well after terrorists seized a school in Beslan, North Ossetia, last September and "
+            "after the terrorist bombings in Uzbekistan in March and April 2004. Nothing else.")
+    quote = "after the terrorist bombings in Uzbekistan in March and April 2004"
+    (tmp_path / "ingested").mkdir()
+    (tmp_path / "ingested" / "s.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "ingested" / "sources.json").write_text(json.dumps([{"source_id": "s"}]), encoding="utf-8")
+    start = text.index(quote)
+    (tmp_path / "citations.jsonl").write_text(json.dumps([{"source_id": "s", "char_start": start,
+                                                           "char_end": start + len(quote)}]) + "\n", encoding="utf-8")
+    (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
+    review = tmp_path / "reviewed.yaml"
+    paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
+    config = Config(tmp_path, {"paths": paths})
+
+    counts = run(config)["sources"]["s"]
+    assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
+    assert (counts["fact_bearing"], counts["cited"]) == (2, 1)  # "North Ossetia" holds no marker
+
+    review.write_text(f"- source_id: s\n  start: 0\n  begins: This rule worked\n  reason: the school seizure in "
+                      "Beslan is outside the tables' scope\n", encoding="utf-8")
+    counts = run(config)["sources"]["s"]
+    assert counts["undecided"] == [] and (counts["cited"], counts["reviewed"]) == (1, 1)

@@ -1,0 +1,55 @@
+"""Numbers and dates a quote shows: every written form the check accepts, and the vague words it refuses."""
+import pytest
+
+from pipelines.evidence import dates_in, numbers_in, problem
+
+
+@pytest.mark.parametrize("text, number", [
+    ("2383 people", 2383), ("2,383 people", 2383), ("2 383 people", 2383), ("2\u00a0383 people", 2383),
+    ("3.5 per cent", 3.5), ("the 65th meeting", 65),
+    ("KZT 1.2 billion", 1_200_000_000), ("5 thousand", 5000), ("2-3 thousand", 2000), ("2–3 thousand", 3000),
+    ("four members", 4), ("twenty-five", 25), ("twenty five", 25), ("five hundred", 500),
+    ("two hundred and fifty", 250), ("two thousand", 2000), ("a dozen men", 12), ("a hundred", 100),
+    ("the fourth attack", 4),
+])
+def test_a_number_in_each_written_form(text, number):
+    assert number in numbers_in(text)
+
+
+@pytest.mark.parametrize("text", ["hundreds of Kazakhstanis", "dozens of websites", "several thousand",
+                                  "thousands of believers", "tens of thousands"])
+def test_a_vague_word_is_no_number(text):
+    assert numbers_in(text) == set()
+
+
+def test_numbers_in_words_apart_stay_apart():
+    assert numbers_in("four members of the security forces and two civilians") == {4, 2}
+    assert 6 not in numbers_in("four members of the security forces and two civilians")
+
+
+@pytest.mark.parametrize("text, date", [
+    ("in 2005", "2005"), ("in September 2011", "2011-09"), ("in March and April 2004", "2004-03"),
+    ("in March and April 2004", "2004-04"), ("on 15 June 2001", "2001-06-15"), ("on June 15, 2001", "2001-06-15"),
+    ("on 15.6.2001", "2001-06-15"), ("on 15.06.2001", "2001-06-15"), ("2001-06-15", "2001-06-15"),
+    ("the 1st of June 2001", "2001-06-01"), ("Sept. 2017", "2017-09"),
+])
+def test_a_date_in_each_written_form(text, date):
+    assert date in dates_in(text)
+
+
+def test_what_is_no_date():
+    assert dates_in("the July17 clash") == set()  # a day without its year
+    assert dates_in("in the 1990s") == set()  # a decade
+
+
+def test_the_check_names_the_value_and_what_the_quote_holds():
+    killed = {"name": "killed", "type": "integer"}
+    assert problem(killed, 4, "four members of the security forces") is None
+    message = problem(killed, 6, "four members of the security forces and two civilians")
+    assert "the value 6 is not in the quote" in message and "numbers: 2, 4" in message and "inference:" in message
+    date = {"name": "signed", "type": "date"}
+    assert problem(date, "2001-06", "signed on 15 June 2001") is None  # a coarser value is shown by a finer date
+    assert problem(date, "2001-06-15", "signed in June 2001") is not None  # a finer value is not shown by a coarser one
+    assert "dates: 2001" in problem(date, "2002", "founded in 2001")
+    year = {"name": "period_start", "type": "year"}
+    assert problem(year, 2011, "from 2011 to 2017") is None
