@@ -141,6 +141,7 @@ def problem(field: dict, claimed, quote: str) -> str | None:
             return None
     elif shows_number(quote, float(value)):
         return None
+    value = value.removesuffix(".0") if kind == "number" else value
     return (f"the value {value} is not in the quote, which holds {'dates' if kind in ('date', 'year') else 'numbers'}: "
             f"{described(quote, kind)}; cite a passage that states it, or say how it follows from this quote with "
             "inference: (\"sum of 4 and 2\", \"year from the source's date, 2017\")")
