@@ -2,7 +2,7 @@
 
     CKAN_API_TOKEN=... python -m pipelines.publish --url https://ckan.example.org --org ORG [--dry-run]
 
-Every table, datapackage.json and each table's schema (attached to its resource) are sent. A resource whose
+Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent. A resource whose
 file hash is already on the portal is left alone, so publishing the same version twice changes nothing. The
 dataset's version field is written last, after every resource: a dataset showing the new version is
 complete. The API token is read from the environment only and never printed.
