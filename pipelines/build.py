@@ -1,4 +1,7 @@
-"""Stage build: turn records, located citations and the source catalog into every table (not yet published)."""
+"""Stage build: turn records, located citations and the source catalog into every table (not yet published).
+
+Columns a schema marks "x-derived" are not curated: their cells come from the stage that derives them (the
+places file of the geocode stage), joined here by record id."""
 from __future__ import annotations
 
 import json
@@ -8,8 +11,8 @@ from .config import Config, load_config
 from .errors import Problems, run_stage
 from .fileio import LOCATIONS, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
 from .records import Record, read_loaded
-from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema, parse_partial_date,
-                      precision_of, primary_key)
+from .schemas import (canonical, canonical_cell, cell_value, compatible, derived_fields, fields_by_name, load_schema,
+                      parse_partial_date, precision_of, primary_key)
 
 
 def run(config: Config) -> None:
@@ -19,6 +22,7 @@ def run(config: Config) -> None:
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
     records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
+    derived = json.loads(config.path("places").read_text(encoding="utf-8"))["cells"]
 
     # Process
     locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}
@@ -27,6 +31,7 @@ def run(config: Config) -> None:
     for table, table_records in records.items():
         fields, precisions = fields_by_name(schemas[table]), precision_of(schemas[table])
         tables[table] = [record_row(record, fields, precisions, problems) for record in table_records]
+    join_derived(tables, schemas, derived, config.params["paths"]["places"], problems)
     problems.raise_if_any("build")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
 
@@ -55,6 +60,22 @@ def record_row(record: Record, fields: dict[str, dict], precisions: dict[str, st
         if name in precisions:
             row[precisions[name]] = parse_partial_date(value)[1]
     return row
+
+
+def join_derived(tables: dict, schemas: dict, derived: dict[str, dict[str, dict]], where: str, problems: Problems) -> None:
+    """Add each record's derived cells ({table: {record id: {column: value}}}) to its row; a cell for a column the
+    schema does not mark "x-derived", or for a record that does not exist, is a problem (a stale derived file)."""
+    for table, by_record in derived.items():
+        allowed = derived_fields(schemas[table]) if table in schemas else {}
+        (key,) = primary_key(schemas[table]) if table in schemas else ("",)
+        rows = {row.get(key): row for row in tables.get(table, [])}
+        for record_id, cells in by_record.items():
+            if record_id not in rows:
+                problems.add(where, record_id, None, f"derived cells for a record that is not in {table}: rerun its stage")
+                continue
+            for name in cells.keys() - allowed.keys():
+                problems.add(where, record_id, name, f'is not a column {table} marks "x-derived" in its schema')
+            rows[record_id].update((k, v) for k, v in cells.items() if k in allowed)
 
 
 def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]]) -> list[dict]:

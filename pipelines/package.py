@@ -1,11 +1,11 @@
-"""Stage package: publish the validated tables into data/ and write datapackage.json, all or nothing."""
+"""Stage package: publish the validated tables and their annotations into data/ and write datapackage.json, all or nothing."""
 from __future__ import annotations
 
 import json
 import shutil
 
 from .config import Config, load_config
-from .descriptor import package as package_descriptor
+from .descriptor import ANNOTATIONS, package as package_descriptor
 from .errors import Problems, run_stage
 from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
 
@@ -15,6 +15,7 @@ def run(config: Config) -> None:
     # quality stage first: it writes its results only when every correctness expectation holds)
     validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    gazetteer = json.loads(config.path("places").read_text(encoding="utf-8"))["gazetteer"]
     problems = Problems()
     for table in config.all_tables:
         path = config.path("tables_dir") / f"{table}.csv"
@@ -27,7 +28,8 @@ def run(config: Config) -> None:
     with replace_dir_atomic(data_dir) as staging:
         for table in config.all_tables:
             shutil.copyfile(config.path("tables_dir") / f"{table}.csv", staging / f"{table}.csv")
-    write_json_atomic(config.path("datapackage"), package_descriptor(config, data_dir, sources))
+        shutil.copyfile(config.path("annotations"), staging / ANNOTATIONS["file"])
+    write_json_atomic(config.path("datapackage"), package_descriptor(config, data_dir, sources, gazetteer=gazetteer))
 
 
 def main() -> None:

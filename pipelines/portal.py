@@ -112,6 +112,9 @@ def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str)
                  "columns": {f["name"]: f.get("description", "") for f in schema["fields"]}}
         if table in knobs["label_columns"]:
             entry["label_column"] = knobs["label_columns"][table]
+        if {"latitude", "longitude"} <= {f["name"] for f in schema["fields"]}:
+            entry["plugins"] = {"datasette-cluster-map": {"latitude_column": "latitude", "longitude_column": "longitude",
+                                                          **knobs["map"]}}
         tables[table] = entry
     return {
         "title": package["title"], "description": package["description"],

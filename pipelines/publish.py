@@ -2,7 +2,7 @@
 
     CKAN_API_TOKEN=... python -m pipelines.publish --url https://ckan.example.org --org ORG [--dry-run]
 
-Every table, datapackage.json and each table's schema (attached to its resource) are sent. A resource whose
+Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent. A resource whose
 file hash is already on the portal is left alone, so publishing the same version twice changes nothing. The
 dataset's version field is written last, after every resource: a dataset showing the new version is
 complete. The API token is read from the environment only and never printed.
@@ -47,7 +47,8 @@ def plan_uploads(config: Config, package: dict) -> list[Upload]:
         # CKAN keeps resource extras as text: a structured value (the CSV dialect) is sent as JSON, like the schema
         fields = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
                   for k, v in fields.items() if k not in ("url", "schema", "path", "scheme")}
-        schema = json.loads((config.root / resource["schema"]).read_text(encoding="utf-8"))
+        schema = (json.loads((config.root / resource["schema"]).read_text(encoding="utf-8"))
+                  if resource.get("type") == "table" else None)  # the annotations file has none
         path = config.root / resource["path"]
         uploads.append(Upload(resource["name"], path, fields, schema, "sha256:" + sha256_file(path)))
     descriptor = config.path("datapackage")

@@ -18,7 +18,7 @@ import yaml
 
 from .errors import Problems, shown
 from .fileio import batches_atomic, bulk_objects, read_batches
-from .schemas import canonical, check_text, fields_by_name, load_schema, precision_of, primary_key
+from .schemas import canonical, check_text, derived_fields, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value", "inference"}
 DEFAULT_MAX_FILE_BYTES = 5_000_000
@@ -165,7 +165,8 @@ def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes
         problems.add(shown_path, None, None, f"expected a list of records, found {type(items).__name__}")
         return []
     fields = fields_by_name(schema)
-    derived = set(precision_of(schema).values())
+    by_stage = derived_fields(schema)
+    derived = set(precision_of(schema).values()) | set(by_stage)
     records = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
@@ -178,7 +179,10 @@ def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes
             problems.add(where, f"#{number}", key, f"expected the record's id, found {shown(record_id)}")
             continue
         for name in item:
-            if name in derived:
+            if name in by_stage:
+                problems.add(where, record_id, name, f"is derived by the pipeline (from the {by_stage[name]}), never "
+                             "written by hand: delete it")
+            elif name in derived:
                 problems.add(where, record_id, name, f"is derived from {name.removesuffix('_precision')!r}; write the date at its precision (YYYY, YYYY-MM or YYYY-MM-DD) instead")
             elif name not in fields and name != "citations":
                 problems.add(where, record_id, shown(name, quote=False), f"unknown column; expected one of {sorted(set(fields) - derived)}")
@@ -223,7 +227,9 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
                     problems.add(here, record_id, f"citations.{name}", str(error))
                     ok = False
         if field is not None and (field not in fields or field in derived or field == key):
-            problems.add(here, record_id, "citations.field", f"expected a column of the table other than the id, found {shown(field)}")
+            problems.add(here, record_id, "citations.field", f"expected a column of the table other than the id, found {shown(field)}"
+                         + (", which is derived by the pipeline: no source states it, so no quote can back it"
+                            if field in derived else ""))
             ok = False
         if stated is not None and field is None:
             problems.add(here, record_id, "citations.stated_value", "a stated_value needs the field it is a value of")

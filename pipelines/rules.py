@@ -8,14 +8,15 @@ distinct values a Python function must canonicalize.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterator
 
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, fields_by_name, folded_column,
-                      foreign_keys, map_unique, precision_of, primary_key, record_id_at)
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, fields_by_name,
+                      folded_column, foreign_keys, map_unique, precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -75,12 +76,14 @@ def citations_point_at_records(t: Tables) -> Iterator[Finding]:
     dangling = cited.join(records, on=["resource", "record_id"], how="anti", maintain_order="left")
     for citation_id, record_id, resource in dangling.select("citation_id", "record_id", "resource").iter_rows():
         yield "citations", citation_id, "record_id", f"no record {record_id!r} in {resource}"
-    columns = pl.DataFrame([(table, f["name"]) for table in t.curated for f in t.schemas[table]["fields"]],
-                           schema=["resource", "field"], orient="row")
-    named = cited.filter(pl.col("field").is_not_null()).join(columns, on=["resource", "field"], how="anti",
+    columns = pl.DataFrame([(table, f["name"], bool(f.get("x-derived"))) for table in t.curated
+                            for f in t.schemas[table]["fields"]], schema=["resource", "field", "derived"], orient="row")
+    named = cited.filter(pl.col("field").is_not_null()).join(columns, on=["resource", "field"], how="left",
                                                              maintain_order="left")
-    for citation_id, resource, field in named.select("citation_id", "resource", "field").iter_rows():
-        yield "citations", citation_id, "field", f"{resource} has no column {field!r}"
+    for citation_id, resource, field, derived in named.filter(pl.col("derived").is_null() | pl.col("derived")).select(
+            "citation_id", "resource", "field", "derived").iter_rows():
+        yield "citations", citation_id, "field", (f"{resource} has no column {field!r}" if derived is None else
+                                                  f"{resource}.{field} is derived, not stated: no citation may back it")
 
 
 def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
@@ -128,6 +131,21 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"is empty, but sources state {stated}"
             else:
                 yield table, record_id, name, f"is {value!r}, but its citations state {stated}"
+
+
+def derived_cells_together(t: Tables) -> Iterator[Finding]:
+    """The columns one derivation fills (same "x-derived" in the schema, e.g. latitude, longitude, geonames_id)
+    are all set or all empty in a row: a place is derived whole or not at all."""
+    for table in t.curated:
+        groups = defaultdict(list)
+        for name, how in derived_fields(t.schemas[table]).items():
+            groups[how].append(name)
+        for how, names in groups.items():
+            frame = t.frames[table]
+            set_ = pl.sum_horizontal([pl.col(n).is_not_null().cast(pl.Int32) for n in names])
+            partial = frame.filter((set_ > 0) & (set_ < len(names)))
+            for record_id in partial[t.key(table)]:
+                yield table, record_id, ",".join(names), f"derived from the {how} together: all set or all empty"
 
 
 def dates_within_precision(t: Tables) -> Iterator[Finding]:
@@ -396,7 +414,7 @@ def impossible_values_flagged(t: Tables) -> Iterator[Finding]:
 
 
 RULES = [foreign_keys_exist, every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
-         dates_within_precision, periods_in_order, organizations_of_the_right_kind,
+         derived_cells_together, dates_within_precision, periods_in_order, organizations_of_the_right_kind,
          no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe,
          list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent,
          impossible_values_flagged]

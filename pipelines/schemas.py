@@ -50,6 +50,12 @@ def precision_of(schema: dict) -> dict[str, str]:
             if f["type"] == "date" and f"{f['name']}_precision" in names}
 
 
+def derived_fields(schema: dict) -> dict[str, str]:
+    """Map each field a stage derives (property "x-derived" in the schema, e.g. "gazetteer") to how: such a
+    value is never written in a record and never backed by a citation, since no source states it."""
+    return {f["name"]: f["x-derived"] for f in schema["fields"] if f.get("x-derived")}
+
+
 def record_id_at(frame, schema: dict, row) -> str | None:
     """The primary key of a (polars) frame's row by position, joined with '/', to name it in a message."""
     if row is None or not 0 <= row < len(frame) or not set(primary_key(schema)) <= set(frame.columns):

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
 PROJECT_FILES = ["sources", "schemas", "pipelines", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
-STAGES = ["ingest", "cite", "build", "validate", "quality", "package", "conformance", "coverage", "report"]
+STAGES = ["ingest", "cite", "geocode", "build", "validate", "annotate", "quality", "package", "conformance", "coverage",
+          "report"]
 
 
 def copy_project(target: Path, records: Path | None = None) -> Path:

@@ -22,9 +22,10 @@ from pipelines.config import load_config
 from pipelines.schemas import primary_key
 
 PACKAGE = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-TABLES = [r["name"] for r in PACKAGE["resources"]]
-SCHEMAS = {r["name"]: json.loads((ROOT / r["schema"]).read_text(encoding="utf-8")) for r in PACKAGE["resources"]}
-PATHS = {r["name"]: ROOT / r["path"] for r in PACKAGE["resources"]}
+RESOURCES = [r for r in PACKAGE["resources"] if r.get("type") == "table"]  # the annotations file is not a table
+TABLES = [r["name"] for r in RESOURCES]
+SCHEMAS = {r["name"]: json.loads((ROOT / r["schema"]).read_text(encoding="utf-8")) for r in RESOURCES}
+PATHS = {r["name"]: ROOT / r["path"] for r in RESOURCES}
 
 
 def canonical(kind: str, value):

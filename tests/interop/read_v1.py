@@ -17,6 +17,8 @@ def main(path: str) -> None:
         sys.exit(f"datapackage v1 finds the descriptor invalid: {package.errors}")
     out = {"tables": {}, "foreign_keys": {}}
     for resource in package.resources:
+        if not resource.tabular:  # a file published beside the tables (the annotations)
+            continue
         out["tables"][resource.name] = resource.read(keyed=True)
         try:
             resource.read(relations=True)

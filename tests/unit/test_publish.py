@@ -33,7 +33,8 @@ def test_a_first_publish_creates_then_uploads_then_sets_the_version_last():
     assert actions["dataset"] == "create"
     assert portal.calls[0] == "package_create" and portal.calls[-1] == "package_patch"
     tables = len(load_config(ROOT).all_tables)
-    assert portal.calls.count("resource_create") == tables + 1  # every table and datapackage.json
+    assert portal.calls.count("resource_create") == tables + 2  # every table, the annotations and datapackage.json
+    assert portal.calls.count("resource_patch") == tables  # a schema attached to each table, none to the annotations
 
 
 def test_a_failure_midway_says_the_dataset_is_partially_updated_and_keeps_the_old_version():

@@ -7,6 +7,7 @@ async function main(path) {
   if (!pkg.valid) throw new Error(`the descriptor is invalid: ${pkg.errors.map(e => e.message).join('; ')}`);
   const out = {tables: {}, foreign_keys: {}};
   for (const resource of pkg.resources) {
+    if (!resource.tabular) continue;  // a file published beside the tables (the annotations)
     out.tables[resource.name] = await resource.read({keyed: true});
     try {
       await resource.read({relations: true});

