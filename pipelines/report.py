@@ -174,6 +174,7 @@ def statistics_svg(statistics: pd.DataFrame, last_year: int) -> str:
         marks = []
         for row in statistics[statistics["indicator"] == indicator].itertuples():
             stated = (f"{_number(row.value_low)}–{_number(row.value_high)}" if row.qualifier == "range"
+                      else row.qualifier.replace("_", " ") if pd.isna(row.value)  # a vague quantity: words, no number
                       else f"{mark[row.qualifier]}{_number(row.value)}") + ("%" if row.unit == "per_cent" else "")
             tip = escape(f"{row.statistic_id}: {stated} {row.unit} — {row.measure}")
             if not pd.isna(row.reference_date):

