@@ -69,6 +69,33 @@ def run(config: Config, say=print) -> Path:
     return target
 
 
+class ReleaseError(Exception):
+    """The release folder is missing, or does not match its SHA256SUMS or the package it should hold."""
+
+
+def published_files(config: Config, package: dict) -> list[tuple[str, Path, str, str]]:
+    """The release's files as CKAN resources: (name, path, "sha256:<hex>", format), SHA256SUMS last; each file
+    checked against SHA256SUMS and the zip's datapackage.json against the package's."""
+    folder, name = release_dir(config, package), release_name(package)
+    where = folder.relative_to(config.root)
+    if not (folder / SUMS).is_file():
+        raise ReleaseError(f"no release of {name} at {where}/: run `make release` first")
+    listed = dict(reversed(line.split("  ", 1)) for line in (folder / SUMS).read_text(encoding="utf-8").splitlines())
+    for path, digest in listed.items():
+        if not (folder / path).is_file() or sha256_file(folder / path) != digest:
+            raise ReleaseError(f"{where}/{path} does not match {SUMS}: run `make release` again")
+    with zipfile.ZipFile(folder / f"{name}.zip") as archive:
+        if archive.read("datapackage.json") != config.path("datapackage").read_bytes():
+            raise ReleaseError(f"{where}/{name}.zip holds another datapackage.json than the one published: "
+                               "run `make release` again")
+    named = {f"{name}.zip": (0, "data package (zip)", "ZIP"), config.params["portal"]["database"]: (2, "SQLite database", "SQLite"),
+             f"{name}-report.zip": (3, "quality report (zip)", "ZIP")}
+    parquet = lambda path: (1, f"{Path(path).stem} (Parquet)", "Parquet")  # noqa: E731
+    files = sorted((named.get(path) or parquet(path), path, digest) for path, digest in listed.items())
+    return [(label, folder / path, f"sha256:{digest}", kind) for (_, label, kind), path, digest in files] + \
+        [(SUMS, folder / SUMS, f"sha256:{sha256_file(folder / SUMS)}", "TXT")]
+
+
 def check_built(config: Config, package: dict, database: Path) -> None:
     problems = Problems()
     meta = config.params["package"]
