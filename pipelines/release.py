@@ -54,7 +54,7 @@ def run(config: Config, say=print) -> Path:
         (staging / "parquet").mkdir()
         for resource in package["resources"]:
             rows = write_parquet(config, resource, staging / "parquet" / f"{resource['name']}.parquet")
-            say(f"  parquet/{resource['name']}.parquet: {rows:,} rows")
+            say(f"  parquet/{resource['name']}.parquet: {rows:,} row{'' if rows == 1 else 's'}")
         shutil.copyfile(database, staging / database.name)
         say(f"  {database.name}: the portal's SQLite database")
         reports = config.path("reports_dir")
