@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test env browser ckan-env interop-env portal lock bench docs clean
+.PHONY: build check test env browser ckan-env interop-env portal release lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
@@ -52,6 +52,9 @@ $(VENV)/.synced: requirements.lock
 
 portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
 	$(RUN) python -m pipelines.portal --serve
+
+release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite, the report and SHA256SUMS
+	$(RUN) python -m pipelines.release
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock

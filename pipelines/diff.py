@@ -2,9 +2,11 @@
 
     python -m pipelines.diff OLD NEW [--format text|json|markdown]
 
-OLD and NEW are each a folder holding a datapackage.json, or a git revision of this repository (a tag such
-as v0.1.0, a branch, a commit). Prints rows added, rows removed and cells changed per table, and tables or
-columns added or removed. Exit 0 whether or not there are differences; 2 when a version cannot be read.
+OLD and NEW are each a folder holding a datapackage.json, a version of the package by name (0.1.0 or v0.1.0:
+the first commit of this repository's history whose datapackage.json carries that version; no git tag is
+needed), or any other git revision (HEAD, a branch, a commit). Prints rows added, rows removed and cells
+changed per table, and tables or columns added or removed. Exit 0 whether or not there are differences; 2 when
+a version cannot be found or read.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ class Version:
                 return (self.folder / path).read_text(encoding="utf-8")
             except OSError as error:
                 raise VersionError(f"{self.label}: cannot read {path}: {error.strerror}") from None
-        result = subprocess.run(["git", "show", f"{self.revision}:{path}"], capture_output=True, text=True)
+        result = _git("show", f"{self.revision}:{path}")
         if result.returncode != 0:
             raise VersionError(f"{self.label}: cannot read {path} at revision {self.revision}: {result.stderr.strip()}")
         return result.stdout
@@ -55,14 +58,54 @@ class Version:
         return tables
 
 
+VERSION_NAME = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")  # semver, as params.yaml package.version
+
+
 def open_version(spec: str) -> Version:
     folder = Path(spec)
     if (folder / "datapackage.json").exists():
         return Version(spec, folder=folder)
-    check = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], capture_output=True, text=True)
+    name = VERSION_NAME.fullmatch(spec)
+    if name:
+        return Version(spec, revision=commit_of_version(name.group(1)))
+    check = _git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if check.returncode == 0:
         return Version(spec, revision=check.stdout.strip())
-    raise VersionError(f"{spec!r} is neither a folder with a datapackage.json nor a git revision")
+    raise VersionError(f"{spec!r} is neither a folder with a datapackage.json, a version of the package nor a git revision")
+
+
+def commit_of_version(version: str) -> str:
+    """The first commit whose datapackage.json carries `version`; a VersionError listing the versions found if none."""
+    found = versions_in_history()
+    if version in found:
+        return found[version]
+    listed = ", ".join(f"{v} ({c[:7]})" for v, c in found.items()) or "none"
+    shallow = _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    raise VersionError(f"version {version} is in no commit's datapackage.json; versions found: {listed}"
+                       + (" (this clone's history is shallow: `git fetch --unshallow` brings the rest)" if shallow else ""))
+
+
+def versions_in_history() -> dict[str, str]:
+    """Each version datapackage.json has carried → the first commit carrying it, oldest version first.
+
+    Only commits that add or remove a line mentioning "version" can change it (git log -G); each is read whole."""
+    log = _git("log", "--reverse", "--topo-order", "--format=%H", "-G", '"version"', "--", "datapackage.json")
+    if log.returncode != 0:
+        raise VersionError(f"versions are looked up in git history, and git says: {log.stderr.strip()}")
+    found: dict[str, str] = {}
+    for commit in log.stdout.split():
+        shown = _git("show", f"{commit}:datapackage.json")
+        try:
+            version = json.loads(shown.stdout).get("version") if shown.returncode == 0 else None
+        except ValueError:  # a commit with a broken datapackage.json carries no version
+            continue
+        if isinstance(version, str):
+            found.setdefault(version, commit)
+    return found
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True, text=True)
 
 
 @dataclass

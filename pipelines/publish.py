@@ -2,7 +2,9 @@
 
     CKAN_API_TOKEN=... python -m pipelines.publish --url https://ckan.example.org --org ORG [--dry-run]
 
-Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent. A resource whose
+Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent,
+and the files of the version's release (make release: the package zip, Parquet, SQLite, the report zip,
+SHA256SUMS). A resource whose
 file hash is already on the portal is left alone, so publishing the same version twice changes nothing. The
 dataset's version field is written last, after every resource: a dataset showing the new version is
 complete. The API token is read from the environment only and never printed.
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .fileio import sha256_file
+from .release import ReleaseError, published_files
 
 EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_REJECTED = 2, 3, 4, 5
 
@@ -55,6 +58,13 @@ def plan_uploads(config: Config, package: dict) -> list[Upload]:
     uploads.append(Upload("datapackage", descriptor, {"name": "datapackage", "format": "JSON",
                                                       "description": "Frictionless data package descriptor"},
                           None, "sha256:" + sha256_file(descriptor)))
+    try:
+        release = published_files(config, package)
+    except ReleaseError as error:
+        raise PublishError(str(error), EXIT_USAGE) from None
+    for name, path, digest, kind in release:
+        uploads.append(Upload(name, path, {"name": name, "format": kind, "description": f"release {package['version']}: {path.name}"},
+                              None, digest))
     return uploads
 
 

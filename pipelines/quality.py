@@ -2,14 +2,13 @@
 
 Each expectation carries meta.guard: "correctness" expectations (derived from the Table Schemas, plus
 cross-table integrity) fail the build; "description" expectations (coverage, precision, completeness) are
-reported only.
+reported only. GX knows them by their severity (critical, info); gxdocs makes its Data Docs say so and read offline.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -43,12 +42,12 @@ def run(config: Config) -> None:
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from . import gxdocs
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)  # no tqdm in build logs
     docs_dir = Path(tempfile.mkdtemp(prefix="gx-docs-"))
-    context.add_data_docs_site(site_name="reports", site_config={
-        "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+    context.add_data_docs_site(site_name="reports", site_config=gxdocs.site_config(docs_dir))
     source = context.data_sources.add_pandas("tables")
     store = context.validation_results_store
     meta = config.params["package"]
@@ -71,6 +70,7 @@ def run(config: Config) -> None:
             released = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # the release's time, not the clock's
             outcome.meta.update(validation_time=released, validation_id=fingerprint[:32])  # so that pages rebuild byte for byte
             outcome.meta["batch_markers"]["ge_load_time"] = released
+            outcome.success = not any(gxdocs.blocks_publication(result) for result in outcome.results)
             store.set(key, outcome)
             rows = [summarize(table, result) for result in outcome.results]
             fresh[table] = {"fingerprint": fingerprint, "key": list(store.key_to_tuple(key)), "result": store.serialize(outcome),
@@ -87,7 +87,7 @@ def run(config: Config) -> None:
     # Save
     with replace_dir_atomic(config.path("gx_docs_dir")) as staging:
         shutil.copytree(docs_dir, staging, dirs_exist_ok=True)
-        make_self_contained(staging)
+        gxdocs.make_self_contained(staging)
     shutil.rmtree(docs_dir, ignore_errors=True)
     write_json_atomic(config.path("quality"), {
         "great_expectations": gx.__version__, "run_name": run_id.run_name,
@@ -163,6 +163,7 @@ def expectations(table: str, schemas: dict, knobs: dict, curated: list[str]) -> 
 
     def add(expectation, guard: str, why: str) -> None:
         expectation.meta = {"guard": guard, "why": why}
+        expectation.severity = "critical" if guard == CORRECTNESS else "info"  # how GX 1.x says it (see gxdocs)
         out.append(expectation)
 
     names = [f["name"] for f in schema["fields"]]
@@ -222,34 +223,6 @@ def summarize(table: str, result) -> dict:
         "detail": ", ".join(filter(None, [None if observed is None else f"observed {observed}",
                                            f"e.g. {unexpected}" if unexpected else None])) or "no detail",
     }
-
-
-_REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?", re.I | re.S)
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.I | re.S)
-_STATIC_LINK = re.compile(r'\b(href|src)="(?:\./|\.\./)*static/')
-_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
-_REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.I)
-OFFLINE_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
-.collapse:not(.show){display:block}.navbar,.sticky-top{position:static}.d-none{display:none}
-.fa-check-circle::before{content:"\\2714";color:#137333;font-style:normal}.fa-times::before{content:"\\2716";color:#b3261e;font-style:normal}
-"""
-
-
-def make_self_contained(site: Path) -> None:
-    """Strip every script and every remote style sheet, font and image (tags and CSS url()) from GX's pages."""
-    (site / "static" / "styles" / "offline.css").write_text(OFFLINE_CSS, encoding="utf-8")
-    for page in site.rglob("*.html"):
-        depth = len(page.relative_to(site).parts) - 1
-        html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
-        numbers: dict[str, str] = {}  # GX names collapsible blocks with random UUIDs: number them in page order
-        html = _UUID.sub(lambda m: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
-        html = _STATIC_LINK.sub(rf'\1="{"../" * depth}static/', html)  # GX miscounts the depth of nested pages
-        style = f'<link rel="stylesheet" href="{"../" * depth}static/styles/offline.css">'
-        page.write_text(html.replace("</head>", f"{style}</head>", 1), encoding="utf-8")
-    for sheet in site.rglob("*.css"):
-        sheet.write_text(_REMOTE_URL.sub("none", sheet.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def main() -> None:

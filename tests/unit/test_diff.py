@@ -1,8 +1,15 @@
 import json
+import sys
 import shutil
 from pathlib import Path
 
-from pipelines.diff import main
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from pipelines.diff import main, versions_in_history
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,4 +59,63 @@ def test_git_revisions_are_versions(tmp_path, capsys, monkeypatch):
 
 def test_unreadable_version_is_a_clear_error(capsys):
     assert main(["no-such-version", str(ROOT)]) == 2
-    assert "'no-such-version' is neither a folder with a datapackage.json nor a git revision" in capsys.readouterr().err
+    assert "'no-such-version' is neither a folder with a datapackage.json, a version of the package nor a git revision" \
+        in capsys.readouterr().err
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def full_history(monkeypatch):
+    """This repository's own history, whole: a shallow clone would hide the commits the versions are looked up in."""
+    if _git("rev-parse", "--is-shallow-repository") == "true":
+        pytest.fail("this clone's history is shallow: versions cannot be looked up (`git fetch --unshallow`, "
+                    "or actions/checkout with fetch-depth: 0)")
+    monkeypatch.chdir(ROOT)
+
+
+def _version_at(revision: str) -> str | None:
+    shown = subprocess.run(["git", "show", f"{revision}:datapackage.json"], cwd=ROOT, capture_output=True, text=True)
+    return json.loads(shown.stdout).get("version") if shown.returncode == 0 else None
+
+
+def test_each_version_is_found_at_the_first_commit_that_carries_it(full_history):
+    found = versions_in_history()
+    assert {"0.1.0", "0.2.0"} <= set(found), found
+    for version, commit in found.items():
+        assert _version_at(commit) == version
+        for parent in _git("rev-list", "--parents", "-n", "1", commit).split()[1:]:
+            assert _version_at(parent) != version, f"{version} is already carried by {parent}, before {commit}"
+
+
+def test_versions_by_name_compare_as_their_commits(full_history, capsys):
+    found = versions_in_history()
+    assert main(["0.1.0", "0.2.0", "--format", "json"]) == 0
+    by_name = json.loads(capsys.readouterr().out)
+    assert main([found["0.1.0"], found["0.2.0"], "--format", "json"]) == 0
+    by_commit = json.loads(capsys.readouterr().out)
+    assert by_name["tables"] == by_commit["tables"] and by_name["tables_added"] == by_commit["tables_added"]
+    assert {"statistics", "prosecutions", "legal_provisions"} <= set(by_name["tables_added"])
+    assert main(["v0.1.0", "HEAD"]) == 0 and "Data diff v0.1.0 → HEAD" in capsys.readouterr().out
+    assert main(["0.2.0", str(ROOT)]) == 0
+
+
+def test_a_version_never_published_is_a_clear_error_listing_those_found(full_history, capsys):
+    assert main(["9.9.9", "HEAD"]) == 2
+    error = capsys.readouterr().err
+    assert "version 9.9.9 is in no commit's datapackage.json" in error
+    assert "0.1.0 (" in error and "0.2.0 (" in error
+
+
+def test_every_diff_command_the_readme_shows_runs_as_written(full_history):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for line in readme.splitlines()
+                if re.match(r"\s*python -m pipelines\.diff\s", line)]
+    commands += re.findall(r"`(python -m pipelines\.diff [^`]*)`", readme)
+    runnable = [c for c in commands if not re.search(r"\b(OLD|NEW)\b|\[", c)]  # a synopsis, not a command
+    assert runnable, "the README shows no diff command"
+    for command in runnable:
+        result = subprocess.run([sys.executable, *shlex.split(command)[1:]], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
