@@ -17,6 +17,8 @@ from conftest import ROOT, copy_project, run_stages
 sys.path.insert(0, str(ROOT / "tests" / "ckan"))
 import service  # noqa: E402
 
+pytestmark = pytest.mark.ckan
+
 NAME = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["name"]
 TABLES = [r["name"] for r in json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["resources"]]
 
