@@ -130,8 +130,13 @@ def run_dvc(root: Path, args: list[str]) -> int:
            "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=root, env=env, stdout=subprocess.PIPE,
                                text=True, bufsize=1)
-    for line in without_advice(process.stdout):
-        print(line, end="", flush=True)
+    try:
+        for line in without_advice(process.stdout):
+            print(line, end="", flush=True)
+    except BaseException:  # interrupted: DVC is stopped before the files it may be writing are put back
+        process.terminate()
+        process.wait()
+        raise
     return process.wait()
 
 
