@@ -1,28 +1,40 @@
 # Set-up and everyday commands. On a fresh machine `make build` and `make test` are all you need:
-# each creates the locked environment in .venv first.
+# each creates the locked environment in .venv first. `make help` lists the targets. The everyday commands
+# run `python -m pipelines <command>`, where their logic lives.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test env browser ckan-env interop-env portal release lock bench docs clean
+.PHONY: build check test test-fast help env browser ckan-env interop-env portal release lock bench docs clean
 
-build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
-	$(RUN) dvc repro
+# Tests that need more than .venv: a browser, a service, or a client installed apart (see pyproject.toml).
+NOT_FAST := not browser and not ckan and not other_clients
+
+build: env ## rebuild the data package (data/, datapackage.json, reports/) from sources/ and records/
+	@$(RUN) python -m pipelines build
 
 check: env ## between edits: locate the quotes, build and validate the tables; nothing is published
-	$(RUN) dvc repro validate
+	@$(RUN) python -m pipelines check
 
 test: env browser ckan-env interop-env ## run the whole test suite
 	$(RUN) pytest
+
+test-fast: env ## the tests that need only .venv (no browser, no service, no other client), on two workers
+	$(RUN) pytest -m "$(NOT_FAST)" -n 2 --dist loadfile  # a module's tests share its fixtures: one worker each
+
+help: ## list these targets
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ckan-env: .ckan-venv/.synced ## CKAN 2.12 in its own environment, PostgreSQL 15 and Redis, for the publishing tests
 
 .ckan-venv/.synced:
 	@command -v redis-server >/dev/null && test -x /usr/lib/postgresql/15/bin/postgres && test -f /usr/include/postgresql/libpq-fe.h || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 redis-server libpq-dev >/dev/null; }
+		{ echo "Installing PostgreSQL 15, Redis and libpq with apt-get..."; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 redis-server libpq-dev >/dev/null; }
+	@echo "Installing CKAN 2.12 in .ckan-venv (several minutes on a fresh machine)..."
 	$(PYTHON) -m venv .ckan-venv
-	.ckan-venv/bin/pip install --quiet --disable-pip-version-check "ckan[requirements]==2.12.0"
+	.ckan-venv/bin/pip install --progress-bar off --disable-pip-version-check "ckan[requirements]==2.12.0"
 	touch $@
 
 interop-env: .interop-venv/.synced tests/interop/node/node_modules/.synced ## the other Data Package clients the interoperability test reads the package with
@@ -34,36 +46,38 @@ interop-env: .interop-venv/.synced tests/interop/node/node_modules/.synced ## th
 
 tests/interop/node/node_modules/.synced: tests/interop/node/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+		{ echo "Installing Node.js and npm with apt-get..."; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 browser: ## Debian's Chromium, for the tests that open the generated pages
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { echo "Installing Chromium with apt-get..."; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-env: $(VENV)/.synced
+env: $(VENV)/.synced ## create the locked Python environment in .venv (about a minute the first time)
 
 $(VENV)/.synced: requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@echo "Creating the locked environment in $(VENV) (about a minute the first time)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
+	$(BIN)/uv pip sync --python $(BIN)/python --compile-bytecode requirements.lock
 	touch $@
 
 portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
-	$(RUN) python -m pipelines.portal --serve
+	@$(RUN) python -m pipelines portal
 
 release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite, the report and SHA256SUMS
-	$(RUN) python -m pipelines.release
+	@$(RUN) python -m pipelines release
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
 
-bench: env ## print speed and memory figures of the pipeline
-	$(RUN) python bench/pipeline.py
+bench: env ## print speed and memory figures of the pipeline (several minutes; progress on stderr)
+	$(RUN) python -m pipelines bench
 
-clean:
+clean: ## remove the environments, build/ and test output (data/ and reports/ stay)
 	rm -rf $(VENV) .ckan-venv .interop-venv tests/interop/node/node_modules build .pytest_cache test-output
 
 docs: env ## regenerate the README's data dictionary from schemas/
-	$(RUN) python -m pipelines.docs
+	$(RUN) python -m pipelines docs

@@ -4,7 +4,9 @@ Prints three tables, all measured in one run on this machine:
 
 1. everyday — `dvc repro` cold (build/ removed), with nothing changed, and after one word of one record changes,
    against the targets (10 s, 1 s, 5 s), with the stages each run executed; then another word changed and
-   `dvc repro validate`, the checks a curator runs between edits (everything up to validate, nothing published).
+   `dvc repro validate`, the checks a curator runs between edits (everything up to validate, nothing published),
+   and once more as `make check` runs them (`python -m pipelines check`: the same, plus copying the committed
+   outputs aside and the closing summary).
    The first edit after a fresh clone validates every table with Great Expectations; later edits reuse the
    stored results of unchanged tables (build/quality-cache.json), so both are timed;
 2. stages — wall time and peak memory of every stage on the real records and on the records scaled to about
@@ -31,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import copy_project, dvc, env, git_init  # noqa: E402
+from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
 
 # Every stage of the pipeline, in dvc.yaml's order.
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
@@ -39,8 +41,9 @@ STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["s
 # Each measured command prints its own peak resident memory (VmHWM, in KiB) last: unlike ru_maxrss, VmHWM
 # starts afresh at exec, so a large benchmark process does not lend its size to the children it starts.
 _PEAK = "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
-_MEASURED = ("import runpy, sys\n"
-             "try:\n    runpy.run_module(sys.argv[1], run_name='__main__')\n"
+# The module is run with no arguments of its own, as DVC runs it.
+_MEASURED = ("import runpy, sys\nmodule = sys.argv[1]\nsys.argv = [module]\n"
+             "try:\n    runpy.run_module(module, run_name='__main__')\n"
              "finally:\n    " + _PEAK)
 _FRICTIONLESS = "import sys, frictionless\nreport = frictionless.Package(sys.argv[1]).validate()\n" + _PEAK
 _POLARS = "import sys, polars\nfor path in sys.argv[1:]:\n    polars.read_csv(path, infer_schema_length=0)\n" + _PEAK
@@ -103,8 +106,17 @@ def published_rows(project: Path) -> int:
     return sum(sum(1 for _ in csv.reader(p.open(encoding="utf-8"))) - 1 for p in (project / "build" / "tables").glob("*.csv"))
 
 
-def stage_times(project: Path) -> dict[str, tuple[float, float]]:
-    return {stage: measured(project, _MEASURED, f"pipelines.{stage}") for stage in STAGES}
+def progress(message: str) -> None:
+    """What the benchmark is doing now, on stderr: the figures on stdout come at the end of each part."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def stage_times(project: Path, label: str) -> dict[str, tuple[float, float]]:
+    times = {}
+    for number, stage in enumerate(STAGES, 1):
+        progress(f"{label}: stage {number}/{len(STAGES)} {stage}")
+        times[stage] = measured(project, _MEASURED, f"pipelines.{stage}")
+    return times
 
 
 def everyday() -> None:
@@ -113,55 +125,62 @@ def everyday() -> None:
         project = copy_project(Path(temp) / "project")
         git_init(project)
         rows = []
+        progress("everyday: dvc repro, cold")
         start = time.perf_counter()
         result = dvc(project, "repro")
         rows.append(("cold (no build/)", time.perf_counter() - start, 10.0, result))
+        progress("everyday: dvc repro, nothing changed")
         start = time.perf_counter()
         result = dvc(project, "repro")
         rows.append(("nothing changed", time.perf_counter() - start, 1.0, result))
         path = project / "records" / "attacks.yaml"
         for label, word, target in (("one summary edited, first time", "explosions", "repro"),  # no stored GX results yet
                                     ("one summary edited, next time", "blasts", "repro"),
-                                    ("... checks only", "strikes", "validate")):
+                                    ("... checks only", "strikes", "validate"),
+                                    ("... checks only", "assaults", "check")):  # as `make check` runs them
             path.write_text(re.sub(r"(summary: A series of terrorist )\w+", rf"\g<1>{word}", path.read_text(encoding="utf-8"),
                                    count=1), encoding="utf-8")
+            progress(f"everyday: {label}")
             start = time.perf_counter()
-            result = dvc(project, "repro", *([] if target == "repro" else [target]))
-            rows.append((label if target == "repro" else f"{label} (dvc repro {target})", time.perf_counter() - start,
-                         5.0, result))
-        print(f"{'run':<38} {'seconds':>8} {'target':>7} {'ratio':>6}  stages run")
+            result = (command(project, "check") if target == "check" else
+                      dvc(project, "repro", *([] if target == "repro" else [target])))
+            how = "python -m pipelines check" if target == "check" else f"dvc repro {target}"
+            rows.append((label if target == "repro" else f"{label} ({how})", time.perf_counter() - start, 5.0, result))
+        print(f"{'run':<58} {'seconds':>8} {'target':>7} {'ratio':>6}  stages run")
         for label, seconds, target, result in rows:
             if result.returncode != 0:
                 sys.exit(f"dvc repro failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
             ran = [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-            print(f"{label:<38} {seconds:8.2f} {target:7.1f} {seconds / target:6.2f}  {', '.join(ran) or '-'}")
+            print(f"{label:<58} {seconds:8.2f} {target:7.1f} {seconds / target:6.2f}  {', '.join(ran) or '-'}")
 
 
 def scaled(temp: Path, rows_wanted: int, rows_real: int) -> tuple[Path, int]:
     factor = max(1, math.ceil(rows_wanted / rows_real))
+    progress(f"copying the records {factor} times (about {rows_wanted:,} rows)")
     project = copy_project(temp / f"x{factor}")
     count = scale_records(project, factor)
     return project, count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pipelines bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000],
                         help="published-row sizes to scale the records to (default: 10000 100000)")
     parser.add_argument("--skip-everyday", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.skip_everyday:
         everyday()
     with tempfile.TemporaryDirectory() as temp:
         temp = Path(temp)
         real = copy_project(temp / "real")
         sizes = [("real", real, None)]
-        times = {"real": stage_times(real)}
+        times = {"real": stage_times(real, "real")}
         rows = {"real": published_rows(real)}
         for wanted in args.rows:
             project, count = scaled(temp, wanted, rows["real"])
             label = f"{wanted // 1000}k"
-            times[label] = stage_times(project)
+            times[label] = stage_times(project, label)
             rows[label] = published_rows(project)
             sizes.append((label, project, count))
 
@@ -186,6 +205,7 @@ def main() -> None:
               f"{'vs polars':>10} {'validate MiB':>13}   (targets at 1M rows: >= 20x faster than frictionless, "
               "<= 3x the polars read, <= 2,048 MiB)")
         for label, project, _ in sizes:
+            progress(f"{label}: frictionless validate and polars.read_csv")
             tables = sorted(str(p) for p in (project / "build" / "tables").glob("*.csv"))
             validate_s, validate_mib = times[label]["validate"]
             frictionless_s, _ = measured(project, _FRICTIONLESS, "datapackage.json")

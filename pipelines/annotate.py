@@ -10,12 +10,11 @@ The bodies say what the quote backs: the record and field (purpose "identifying"
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import write_text_atomic
 from .schemas import load_schema, read_table
 
@@ -111,8 +110,8 @@ def ni_sha256(hex_digest: str) -> str:
     return "ni:///sha-256;" + base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode("ascii").rstrip("=")
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("annotate", __doc__).parse_args(argv)
     run_stage("annotate", lambda: run(load_config()))
 
 

@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import LOCATIONS, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
 from .records import Record, read_loaded
 from .schemas import (canonical, canonical_cell, cell_value, compatible, derived_fields, fields_by_name, load_schema,
@@ -118,7 +118,8 @@ def _published_value(field: dict, row: dict, schema: dict) -> str | None:
     return canonical_cell(field, value, row.get(precision_of(schema).get(field["name"], "")))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("build", __doc__).parse_args(argv)
     run_stage("build", lambda: run(load_config()))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import yaml
 
 from .config import Config, load_config
-from .errors import run_stage
+from .errors import run_stage, stage_arguments
 from .fileio import write_json_atomic, write_text_atomic
 
 ZENODO_LICENSES = {"CC-BY-4.0": "cc-by-4.0"}
@@ -43,7 +43,8 @@ def run(config: Config) -> None:
     write_json_atomic(config.path("zenodo"), zenodo)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("citation", __doc__).parse_args(argv)
     run_stage("citation", lambda: run(load_config()))
 
 

@@ -6,7 +6,7 @@ import json
 
 from . import evidence
 from .config import Config, load_config
-from .errors import Problems, run_stage, shown
+from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import batches_atomic
 from .records import iter_records, loaded_writer
 from .schemas import fields_by_name, load_schema
@@ -100,7 +100,8 @@ def _closest(text: str, quote: str) -> str:
             + "; ".join(differences(passage, quote)))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("cite", __doc__).parse_args(argv)
     run_stage("cite", lambda: run(load_config()))
 
 

@@ -9,7 +9,7 @@ stops the build.
 from __future__ import annotations
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import write_json_atomic
 
 MAX_LISTED = 50
@@ -37,7 +37,8 @@ def run(config: Config) -> None:
         "rows": sum(task.stats.get("rows", 0) for task in report.tasks)})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("conformance", __doc__).parse_args(argv)
     run_stage("conformance", lambda: run(load_config()))
 
 

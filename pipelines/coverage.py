@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from .config import Config, load_config
-from .errors import Problems, run_stage, shown
+from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import bulk_objects, read_batches, write_json_atomic
 from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 
@@ -232,8 +232,11 @@ def print_summary(summary: dict, out=sys.stdout) -> int:
     return undecided + len(summary["stale_reviews"])
 
 
-def main() -> None:
-    check = "--check" in sys.argv[1:]
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_arguments("coverage", __doc__)
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 while any fact-bearing sentence is undecided or any review entry is stale")
+    check = parser.parse_args(argv).check
 
     def stage() -> None:
         config = load_config()

@@ -31,6 +31,7 @@ class Version:
     label: str
     folder: Path | None = None
     revision: str | None = None
+    tables_dir: str | None = None  # where the tables are when not at their resource paths: built, not yet published
 
     def read(self, path: str) -> str:
         if self.folder is not None:
@@ -53,7 +54,8 @@ class Version:
             schema = resource["schema"] if isinstance(resource["schema"], dict) else json.loads(self.read(resource["schema"]))
             key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
             key = [key] if isinstance(key, str) else key
-            rows = list(csv.DictReader(io.StringIO(self.read(resource["path"]))))
+            path = f"{self.tables_dir}/{Path(resource['path']).name}" if self.tables_dir else resource["path"]
+            rows = list(csv.DictReader(io.StringIO(self.read(path))))
             tables[resource["name"]] = (key, {tuple(r[k] for k in key): r for r in rows})
         return tables
 
@@ -123,7 +125,8 @@ class TableDiff:
 def compare(old: Version, new: Version) -> dict:
     before, after = old.tables(), new.tables()
     result = {"old": old.label, "new": new.label, "tables_added": sorted(set(after) - set(before)),
-              "tables_removed": sorted(set(before) - set(after)), "tables": {}}
+              "tables_removed": sorted(set(before) - set(after)), "tables": {},
+              "rows": {name: len(rows) for name, (_, rows) in after.items()}}
     for name in [t for t in after if t in before]:
         (_, old_rows), (_, new_rows) = before[name], after[name]
         diff = TableDiff()
@@ -176,10 +179,12 @@ def as_markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("old")
-    parser.add_argument("new")
-    parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    parser = argparse.ArgumentParser(prog="python -m pipelines.diff", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("old", help="the older version: a folder with a datapackage.json, or a git revision")
+    parser.add_argument("new", help="the newer version, likewise")
+    parser.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                        help="text for reading, json for tools, markdown for a CHANGELOG entry (default: text)")
     args = parser.parse_args(argv)
     try:
         result = compare(open_version(args.old), open_version(args.new))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from .config import Config, load_config
+from .errors import stage_arguments
 from .fileio import write_text_atomic
 from .schemas import foreign_keys, is_required, load_schema, primary_key
 
@@ -35,10 +36,14 @@ def updated_readme(config: Config) -> str:
     return f"{head}{START}\n{data_dictionary(config)}\n{END}{tail}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_arguments("docs", __doc__)
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if README.md's data dictionary is out of date")
+    check = parser.parse_args(argv).check
     config = load_config()
     text = updated_readme(config)
-    if "--check" in sys.argv:
+    if check:
         current = (config.root / "README.md").read_text(encoding="utf-8")
         sys.exit(0 if current == text else "README.md's data dictionary is out of date: run `make docs`")
     write_text_atomic(config.root / "README.md", text)

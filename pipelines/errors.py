@@ -1,6 +1,7 @@
 """Problems a person can act on: where (file, table, record, field), what was expected, what was found."""
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -59,6 +60,24 @@ class Problems(list):
     def raise_if_any(self, stage: str) -> None:
         if self:
             raise BuildError(stage, list(self))
+
+
+# What every command's exit status means; shown at the end of each command's --help.
+EXIT_CODES = """exit status:
+  0  done
+  1  the data has problems: each is printed with its file, record and field; no good output is replaced
+  2  usage: an unknown option or a missing argument"""
+
+
+def command_arguments(prog: str, doc: str) -> argparse.ArgumentParser:
+    """The command line of a command, to parse before any work: its docstring as --help, the exit statuses below
+    it. A command that takes options adds them to the parser."""
+    return argparse.ArgumentParser(prog=prog, description=doc, epilog=EXIT_CODES,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def stage_arguments(stage: str, doc: str) -> argparse.ArgumentParser:
+    return command_arguments(f"python -m pipelines.{stage}", doc)
 
 
 def run_stage(stage: str, run: Callable[[], None]) -> None:

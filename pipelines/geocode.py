@@ -12,7 +12,6 @@ threshold and this module's bytes: an edit that brings no new city does not load
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import Config, load_config
-from .errors import BuildError, Problem, Problems, run_stage
+from .errors import BuildError, Problem, Problems, run_stage, stage_arguments
 from .fileio import write_json_atomic
 from .records import Record, iter_records
 from .schemas import derived_fields, folded, load_schema
@@ -183,8 +182,8 @@ def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
     return {tuple(key.split("|", 1)): value for key, value in cached.get("matches", {}).items()}
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("geocode", __doc__).parse_args(argv)
     run_stage("geocode", lambda: run(load_config()))
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
 from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 from .schemas import check_text, fields_by_name, load_schema, parse_partial_date
@@ -98,7 +98,8 @@ def _source_row(config: Config, entry: dict, problems: Problems) -> dict | None:
     return row
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("ingest", __doc__).parse_args(argv)
     run_stage("ingest", lambda: run(load_config()))
 
 

@@ -6,7 +6,7 @@ import shutil
 
 from .config import Config, load_config
 from .descriptor import ANNOTATIONS, package as package_descriptor
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
 
 
@@ -32,7 +32,8 @@ def run(config: Config) -> None:
     write_json_atomic(config.path("datapackage"), package_descriptor(config, data_dir, sources, gazetteer=gazetteer))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("package", __doc__).parse_args(argv)
     run_stage("package", lambda: run(load_config()))
 
 

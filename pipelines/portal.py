@@ -10,7 +10,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import write_json_atomic
 from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table
 
@@ -132,8 +132,11 @@ def serve(config: Config, port: int) -> None:
                          "--metadata", str(out_dir / "metadata.json"), "--host", "127.0.0.1", "--port", str(port)])
 
 
-def main() -> None:
-    if "--serve" in sys.argv:
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_arguments("portal", __doc__)
+    parser.add_argument("--serve", action="store_true",
+                        help="serve the exported database with Datasette on 127.0.0.1, port $PORT (8001 unless set)")
+    if parser.parse_args(argv).serve:
         serve(load_config(), int(os.environ.get("PORT", "8001")))
     run_stage("portal", lambda: run(load_config()))
 

@@ -23,6 +23,12 @@ from .fileio import sha256_file
 from .release import ReleaseError, published_files
 
 EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_REJECTED = 2, 3, 4, 5
+EXIT_STATUSES = f"""exit status:
+  0  published (or, with --dry-run, the plan printed)
+  {EXIT_USAGE}  usage: an unknown option, a missing --url, or no token in the environment
+  {EXIT_AUTH}  the portal refused the token
+  {EXIT_UNREACHABLE}  the portal could not be reached
+  {EXIT_REJECTED}  the portal rejected what was sent"""
 
 
 class PublishError(Exception):
@@ -177,7 +183,8 @@ def publish(config: Config, portal: Portal | None, org: str | None, dry_run: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.publish", description=__doc__, epilog=EXIT_STATUSES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="the CKAN portal's base URL")
     parser.add_argument("--org", help="the CKAN organization that owns the dataset")
     parser.add_argument("--dry-run", action="store_true", help="print what would be sent; send nothing")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import replace_dir_atomic, write_json_atomic
 from .schemas import foreign_keys, is_required, load_schema, precision_of, primary_key
 
@@ -225,7 +225,8 @@ def summarize(table: str, result) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("quality", __doc__).parse_args(argv)
     run_stage("quality", lambda: run(load_config()))
 
 

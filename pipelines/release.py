@@ -11,7 +11,6 @@ written whole or not at all. Exit 1 when the build is missing or out of date, na
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import shutil
@@ -20,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 from .config import Config, load_config
-from .errors import Problems, run_stage
+from .errors import Problems, run_stage, stage_arguments
 from .fileio import replace_dir_atomic, sha256_file
 from .schemas import load_schema, read_table
 
@@ -155,8 +154,7 @@ def write_sums(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    stage_arguments("release", __doc__).parse_args(argv)
     run_stage("release", lambda: run(load_config()))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config, load_config
-from .errors import run_stage
+from .errors import run_stage, stage_arguments
 from .fileio import write_text_atomic
 from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
 
@@ -308,7 +308,8 @@ def _rel(path: Path, start: Path) -> str:
     return os.path.relpath(path, start)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("report", __doc__).parse_args(argv)
     run_stage("report", lambda: run(load_config()))
 
 

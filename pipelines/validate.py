@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from .config import Config, load_config
-from .errors import Problems, run_stage, shown
+from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import LOCATIONS, sha256_file, write_json_atomic
 from .rules import RULES, Tables
 from .schemas import fields_by_name, load_schema, pandera_schema, read_table, record_id_at
@@ -144,7 +144,8 @@ def rule_problems(tables: Tables, problems: Problems) -> tuple[dict, list[Except
     return {"valid": not any(counts.values()), "errors": sum(counts.values()), "checks": counts}, failures
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    stage_arguments("validate", __doc__).parse_args(argv)
     run_stage("validate", lambda: run(load_config()))
 
 

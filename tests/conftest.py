@@ -1,6 +1,7 @@
 """Shared test helpers: a throw-away copy of the project to run the real pipeline in."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -80,3 +81,20 @@ def mini_built(tmp_path_factory) -> Path:
 def mini(mini_built, tmp_path) -> Path:
     """A private copy of the built fixture project, free to break."""
     return Path(shutil.copytree(mini_built, tmp_path / "project"))
+
+
+def command(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m pipelines <args>` in `project`: what `make build`, `make check` and the other targets run."""
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=project, env=env(), capture_output=True,
+                          text=True)
+
+
+def tree(project: Path) -> dict[str, str]:
+    """Every file of the project by its sha256, but git's and DVC's own folders and build/ (neither committed)."""
+    skipped = {".git", ".dvc/cache", ".dvc/tmp", "build", ".venv"}
+    files = {}
+    for path in sorted(project.rglob("*")):
+        name = path.relative_to(project).as_posix()
+        if path.is_file() and not any(name == s or name.startswith(f"{s}/") for s in skipped):
+            files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files

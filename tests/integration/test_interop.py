@@ -99,6 +99,7 @@ def test_frictionless_v5_finds_every_foreign_key():
     assert report.valid, report.flatten(["resourceName", "rowNumber", "type", "message"])[:5]
 
 
+@pytest.mark.other_clients
 def test_datapackage_v1_python(reference):
     result = subprocess.run([str(ROOT / ".interop-venv" / "bin" / "python"), str(ROOT / "tests" / "interop" / "read_v1.py"),
                              str(ROOT / "datapackage.json")], capture_output=True, text=True, timeout=300)
@@ -108,6 +109,7 @@ def test_datapackage_v1_python(reference):
     assert_same_tables("datapackage v1 (Python)", out["tables"], reference)
 
 
+@pytest.mark.other_clients
 def test_datapackage_node(reference):
     script = ROOT / "tests" / "interop" / "node" / "read.js"
     result = subprocess.run(["node", str(script), str(ROOT / "datapackage.json")], capture_output=True, text=True, timeout=300)

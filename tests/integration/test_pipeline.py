@@ -1,21 +1,36 @@
-"""The real pipeline, run by DVC on a copy of this repository: rebuild, no-op, one record changed, loading."""
+"""The real pipeline, run by DVC on a copy of this repository: rebuild, no-op, one record changed, loading.
+
+It is run as `make build` and `make check` run it (`python -m pipelines build|check`): DVC's lines naming the
+stages, no advice about git or DVC remotes, a closing summary, and on failure every file as it was and exit 1.
+"""
 from __future__ import annotations
 
 import ast
 import datetime
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import frictionless
 import pytest
 import yaml
 
-from conftest import ROOT, copy_project, dvc, git_init, snapshot
+from conftest import ROOT, command, copy_project, dvc, env, git_init, snapshot, tree
 
 
 def ran(result) -> set[str]:
     return set(re.findall(r"Running stage '([\w-]+)'", result.stdout))
+
+
+def summarized(result, *lines: str) -> None:
+    """The run ended with a summary holding `lines`, and without DVC's advice on git and remotes."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "git add" not in output and "dvc push" not in output and "autostage" not in output, output
+    for line in lines:
+        assert line in result.stdout, f"{line!r} not in:\n{result.stdout}"
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +42,16 @@ def project(tmp_path_factory) -> Path:
 
 def test_fresh_copy_rebuilds_exactly_the_committed_outputs(project):
     committed = snapshot(project)
-    result = dvc(project, "repro")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = command(project, "build")
+    summarized(result, "build done in", "13 tables", "Changes since the last build:\n  none\n",
+               "reports/index.html", "make portal")
+    assert "Running stage 'ingest'" in result.stdout
     assert snapshot(project) == committed, "the committed data/ and datapackage.json are not what the pipeline builds"
 
 
 def test_second_repro_does_nothing(project):
-    result = dvc(project, "repro")
-    assert result.returncode == 0, result.stderr
+    result = command(project, "build")
+    summarized(result, "Changes since the last build:\n  none\n")
     assert ran(result) == set(), result.stdout
     assert dvc(project, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
@@ -44,8 +61,8 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     records = yaml.safe_load(path.read_text(encoding="utf-8"))
     records[0]["summary"] = records[0]["summary"] + " (edited)"
     path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    result = dvc(project, "repro")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = command(project, "build")
+    summarized(result, "Changes since the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
     # citation reads only the package metadata: a record edit does not rerun it
     assert ran(result) == {"cite", "geocode", "build", "validate", "annotate", "quality", "package", "conformance", "coverage",
                            "report", "portal"}, result.stdout
@@ -58,25 +75,58 @@ def test_checks_between_edits_run_up_to_validate_and_publish_nothing(project):
     before, path = snapshot(project), project / "records" / "attacks.yaml"
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace("summary: ", "summary: Checked, ", 1), encoding="utf-8")
-    result = dvc(project, "repro", "validate")  # `make check`
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = command(project, "check")
+    summarized(result, "nothing published", "Differences from the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
     assert ran(result) == {"cite", "geocode", "build", "validate"}, result.stdout
     assert snapshot(project) == before
     path.write_text(original.replace("quote: ", "quote: Not in the source ", 1), encoding="utf-8")
-    result = dvc(project, "repro", "validate")
-    assert result.returncode != 0 and "records/attacks.yaml:" in result.stdout + result.stderr
+    result = command(project, "check")
+    assert result.returncode == 1 and "records/attacks.yaml:" in result.stderr
     assert snapshot(project) == before
     path.write_text(original, encoding="utf-8")
+
+
+def test_a_failed_check_leaves_every_file_as_it_was_where_dvc_alone_rewrites_dvc_lock(project):
+    # A code edit reruns ingest, which succeeds: DVC records it in dvc.lock before cite fails on the broken quote.
+    edited = {project / "pipelines" / "textnorm.py": "\n# an edit that changes nothing\n",
+              project / "records" / "attacks.yaml": None}
+    originals = {path: path.read_text(encoding="utf-8") for path in edited}
+    for path in edited:
+        path.write_text(originals[path] + edited[path] if edited[path] else
+                        originals[path].replace("quote: ", "quote: Not in the source ", 1), encoding="utf-8")
+    before = tree(project)
+    result = command(project, "check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Running stage 'ingest'" in result.stdout and "records/attacks.yaml:" in result.stderr
+    assert "Traceback" not in result.stderr and "check failed" in result.stderr
+    assert tree(project) == before, "a failed check changed files"
+
+    for name in ("Makefile", "requirements.lock"):  # `make check` in the copy, with this checkout's environment
+        shutil.copy2(ROOT / name, project / name)
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    before = tree(project)
+    result = subprocess.run(["make", "--no-print-directory", "check"], cwd=project, env=env(), capture_output=True,
+                            text=True)
+    # GNU make exits 2 whatever status a recipe failed with, and names that status: 1.
+    assert result.returncode == 2 and "check] Error 1" in result.stderr, result.stdout + result.stderr
+    assert tree(project) == before, "a failed `make check` changed files"
+
+    lock = (project / "dvc.lock").read_bytes()
+    assert dvc(project, "repro", "validate").returncode != 0
+    assert (project / "dvc.lock").read_bytes() != lock, "DVC alone no longer rewrites dvc.lock on failure"
+    for path, text in originals.items():
+        path.write_text(text, encoding="utf-8")
 
 
 def test_failed_repro_leaves_published_files_untouched(project):
     before = snapshot(project)
     path = project / "records" / "laws.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("act_type: law\n", "act_type: statute\n", 1), encoding="utf-8")
-    result = dvc(project, "repro")
-    assert result.returncode != 0
-    assert "act_type" in result.stdout + result.stderr and "statute" in result.stdout + result.stderr
-    assert snapshot(project) == before
+    files = tree(project)
+    result = command(project, "build")
+    assert result.returncode == 1
+    assert "act_type" in result.stderr and "statute" in result.stderr
+    assert snapshot(project) == before and tree(project) == files
 
 
 def test_every_table_loads_in_one_line_with_frictionless():

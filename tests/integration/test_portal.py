@@ -107,6 +107,7 @@ def test_metadata_from_the_package(datasette):
     assert columns["killed"].startswith("Victims killed")
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("table", ["attacks", "court_bans", "conflicts", "statistics", "prosecutions", "legal_provisions"])
 def test_table_page_in_chromium(datasette, table, tmp_path):
     OUTPUT.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ from conftest import ROOT, STAGES, copy_project, env, run_stages
 sys.path.insert(0, str(ROOT / "tests" / "ckan"))
 import service  # noqa: E402
 
+pytestmark = pytest.mark.ckan
+
 NAME = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["name"]
 RESOURCES = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["resources"]
 TABLES = [r["name"] for r in RESOURCES if r.get("type") == "table"]

@@ -85,6 +85,7 @@ def test_style_sheets_load_nothing_from_the_network():
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", sheet.read_text(encoding="utf-8")), sheet
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPORTS)))
 def test_page_renders_offline_in_chromium(page, proxy):
     _Recorder.seen.clear()
@@ -98,6 +99,7 @@ def test_page_renders_offline_in_chromium(page, proxy):
     assert _Recorder.from_pages() == [], f"requests left the machine: {_Recorder.from_pages()}"
 
 
+@pytest.mark.browser
 def test_the_network_check_catches_a_page_that_loads_from_the_network(proxy, tmp_path):
     page = tmp_path / "remote.html"
     page.write_text('<h1>x</h1><img src="http://example.invalid/logo.png"><link rel="stylesheet" href="https://cdn.example.invalid/a.css">')
