@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test test-fast help env browser ckan-env interop-env portal release lock bench docs clean
+.PHONY: build check test test-fast help env browser ckan-env interop-env portal release lock bench docs shell clean
 
 # Tests that need more than .venv: a browser, a service, or a client installed apart (see pyproject.toml).
 NOT_FAST := not browser and not ckan and not other_clients
@@ -79,5 +79,9 @@ bench: env ## print speed and memory figures of the pipeline (several minutes; p
 clean: ## remove the environments, build/ and test output (data/ and reports/ stay)
 	rm -rf $(VENV) .ckan-venv .interop-venv tests/interop/node/node_modules build .pytest_cache test-output
 
-docs: env ## regenerate the README's data dictionary from schemas/
+shell: env ## a shell with the project's environment (.venv) active; `exit` leaves it
+	@echo "The project's environment is active; \`exit\` leaves it."
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 $${SHELL:-/bin/bash} -i
+
+docs: env ## regenerate docs/data-dictionary.md from schemas/ and the README's table of tables from data/
 	$(RUN) python -m pipelines docs

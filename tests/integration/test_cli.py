@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, command, copy_project, env, tree
 from pipelines.__main__ import COMMANDS, source_of
 from pipelines.config import load_config
-from pipelines.docs import END, updated_readme
+from pipelines.docs import END, updated_dictionary
 
 STAGES = [*yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"], "docs", "diff", "publish", "release"]
 AVAILABLE = [name for name, c in COMMANDS.items() if source_of(c.module) is not None]
@@ -19,14 +19,14 @@ AVAILABLE = [name for name, c in COMMANDS.items() if source_of(c.module) is not 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy where running any command would change a file: README's data dictionary is stale, build/ is absent."""
+    """A copy where running any command would change a file: the data dictionary is stale, build/ is absent."""
     project = copy_project(tmp_path_factory.mktemp("cli") / "project")
-    for name in ("README.md", "Makefile", "bench", "tests/conftest.py"):
+    for name in ("README.md", "docs", "Makefile", "bench", "tests/conftest.py"):
         source = ROOT / name
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, project / name) if source.is_dir() else shutil.copy2(source, project / name)
-    readme = project / "README.md"
-    readme.write_text(readme.read_text(encoding="utf-8").replace(END, f"stale\n{END}"), encoding="utf-8")
+    dictionary = load_config(project).path("data_dictionary")
+    dictionary.write_text(dictionary.read_text(encoding="utf-8").replace(END, f"stale\n{END}"), encoding="utf-8")
     return project
 
 
@@ -40,9 +40,10 @@ def help_of(project, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def test_in_the_copy_docs_would_rewrite_the_readme(project):
+def test_in_the_copy_docs_would_rewrite_the_data_dictionary(project):
     """So that the tree comparison would catch `docs --help` running docs."""
-    assert updated_readme(load_config(project)) != (project / "README.md").read_text(encoding="utf-8")
+    config = load_config(project)
+    assert updated_dictionary(config) != config.path("data_dictionary").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -192,8 +192,10 @@ def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
         assert texts[row["source_id"]][row["char_start"]:row["char_end"]] == row["quote"]
 
 
-def test_readme_data_dictionary_is_generated_from_the_current_schemas():
+def test_the_data_dictionary_and_the_readme_table_of_tables_are_generated_from_the_current_package():
     from pipelines.config import load_config
-    from pipelines.docs import updated_readme
+    from pipelines.docs import updated_dictionary, updated_readme
 
-    assert (ROOT / "README.md").read_text(encoding="utf-8") == updated_readme(load_config(ROOT)), "run `make docs`"
+    config = load_config(ROOT)
+    assert config.path("data_dictionary").read_text(encoding="utf-8") == updated_dictionary(config), "run `make docs`"
+    assert (ROOT / "README.md").read_text(encoding="utf-8") == updated_readme(config), "run `make docs`"
