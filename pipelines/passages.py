@@ -87,17 +87,18 @@ def context(sentences: list[tuple[int, int]], start: int, end: int, around: int 
             limit: int = 600) -> tuple[int, int]:
     """The window shown around a quote [start, end): from `around` sentences before the one it starts in to
     `around` sentences after the one it ends in, but never more than `limit` characters either side."""
-    first = max((i for i, (a, _) in enumerate(sentences) if a <= start), default=0)
-    last = min((i for i, (_, b) in enumerate(sentences) if b >= end), default=len(sentences) - 1)
     if not sentences:
         return start, end
+    first = max((i for i, (a, _) in enumerate(sentences) if a <= start), default=0)
+    last = min((i for i, (_, b) in enumerate(sentences) if b >= end), default=len(sentences) - 1)
     window_start = sentences[max(0, first - around)][0]
     window_end = sentences[min(len(sentences) - 1, max(first, last) + around)][1]
     return max(window_start, start - limit), min(window_end, end + limit)
 
 
 @functools.lru_cache(maxsize=4)
-def _environment(templates: Path):
+def environment(templates: Path):
+    """The Jinja2 environment of the portal's templates folder (autoescaped), for pages rendered outside Datasette."""
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
@@ -111,7 +112,7 @@ def render(templates: Path, text: str, spans: list[Span], start: int = 0, end: i
     from markupsafe import Markup
 
     end = len(text) if end is None else end
-    template = _environment(Path(templates)).get_template("_passage.html")
+    template = environment(Path(templates)).get_template("_passage.html")
     html = template.render(segments=segments(text, spans, start, end, anchors),
                            cut_before=start > 0, cut_after=end < len(text), ellipsis=ELLIPSIS)
     return Markup(html)
