@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test env browser ckan-env interop-env portal lock bench docs clean
+.PHONY: build check test env browser ckan-env interop-env portal screenshots lock bench docs clean
 
 build: env ## rebuild the data package (data/, datapackage.json) from sources/ and records/
 	$(RUN) dvc repro
@@ -50,8 +50,11 @@ $(VENV)/.synced: requirements.lock
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
 	touch $@
 
-portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
+portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001 (PORT=… to change)
 	$(RUN) python -m pipelines.portal --serve
+
+screenshots: build browser ## PNG screenshots of a record, a source and a table page of the portal in docs/img/
+	$(RUN) python -m portal.screenshots
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
