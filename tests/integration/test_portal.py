@@ -287,3 +287,23 @@ def test_make_portal_leaves_nothing_listening_when_stopped(project, stop):
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
+
+
+# --- bad input --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stage, output", [("portal", "portal_dir"), ("report", "reports_dir")])
+def test_a_stale_review_entry_stops_the_stage_and_leaves_its_outputs_as_they_were(mini, stage, output):
+    """The portal and the report mark reviewed sentences: an entry that no longer matches its sentence is named
+    (file and line, source@offset, field) and nothing is replaced."""
+    assert run_stages(mini, [stage]).returncode == 0
+    folder = load_config(mini).path(output)
+    before = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    review = mini / "sources" / "reviewed.yaml"
+    entries = yaml.safe_load(review.read_text(encoding="utf-8"))
+    entries[0]["begins"] = "Words the source does not have"
+    review.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = run_stages(mini, [stage])
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{stage} failed" in result.stderr and "sources/reviewed.yaml:" in result.stderr
+    assert f"record '{entries[0]['source_id']}@{entries[0]['start']}'" in result.stderr and "field 'begins'" in result.stderr
+    assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} == before
