@@ -11,6 +11,8 @@ The templates fetch the rows they show with datasette-template-sql's sql(); this
 """
 from __future__ import annotations
 
+import os
+import re
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,12 +26,14 @@ from pipelines import passages
 PLUGIN = "provenance"
 SENTENCE_HIT, SENTENCE_END = "\x02", "\x03"  # snippet() delimiters that no text holds
 SEARCH_HITS = 5
+_SLUG = re.compile(r"[A-Za-z0-9_-]+")  # what tilde_encode leaves as it is
 CLIPPED = 100  # characters: longer text is clipped to a few lines in table pages (portal.css), whole on record pages
 
 
-def record_url(datasette, database: str, table: str, record_id: str, field: str | None = None) -> str:
-    anchor = f"#field-{field}" if field else "#record-citations"
-    return f"{datasette.urls.table(database, table)}/{tilde_encode(record_id)}{anchor}"
+def record_url(table_url: str, record_id: str, field: str | None) -> str:
+    """A record's page, at the field a citation backs (row.html's ids), or at its citations of the whole record."""
+    path = record_id if _SLUG.fullmatch(record_id) else tilde_encode(record_id)  # ids are slugs: nothing to encode
+    return f"{table_url}/{path}#" + (f"field-{field}" if field else "record-citations")
 
 
 def source_url(datasette, database: str, source_id: str, anchor: str) -> str:
@@ -50,32 +54,51 @@ async def _passage(datasette, database: str, citation) -> Markup:
     return passages.render(Path(datasette.template_dir), text[0], [passages.Span(start, end)], window_start, window_end)
 
 
+_RENDERED: dict[tuple, Markup] = {}  # (database file, its mtime, source) -> the marked text
+_RENDERED_KEPT = 16
+
+
 async def _source_text(datasette, database: str, source_id: str) -> Markup:
-    """The whole normalized text of a source: each citation marked, with a reference that carries its id and links
-    to the record and field it backs; each reviewed sentence marked with the reviewer's reason; an anchor at every
-    sentence (s-<offset>, where search hits land)."""
+    """The whole normalized text of a source, marked. The database does not change while it is served (Datasette
+    serves it --immutable; a rebuilt file has another mtime), so each source is marked once and kept: a source
+    with tens of thousands of citations costs a few hundred milliseconds to mark, its page then a few."""
     db = datasette.get_database(database)
+    key = (db.path, os.stat(db.path).st_mtime_ns if db.path else None, source_id)
+    if key not in _RENDERED:
+        if len(_RENDERED) >= _RENDERED_KEPT:
+            _RENDERED.pop(next(iter(_RENDERED)))
+        _RENDERED[key] = await _mark_source(datasette, db, database, source_id)
+    return _RENDERED[key]
+
+
+async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
+    """Each citation marked, with a reference that carries its id and links to the record and field it backs;
+    each reviewed sentence marked with the reviewer's reason; an anchor at every sentence (s-<offset>, where
+    search hits land)."""
     row = (await db.execute("select text from source_texts where source_id = ?", [source_id])).first()
     if row is None:
         return Markup("")
+    # in text order, as they are numbered; the index citations_by_source (portal stage) holds every column asked for
     citations = (await db.execute(
-        "select citation_id, resource, record_id, field, char_start, char_end from citations where source_id = ? "
+        "select char_start, char_end, citation_id, resource, record_id, field from citations where source_id = ? "
         "order by char_start, char_end desc, citation_id", [source_id])).rows
     sentences = (await db.execute('select start, "end", review from source_sentences where source_id = ?',
                                   [source_id])).rows
-    tables = {}
-    spans = []
-    for number, (citation_id, resource, record_id, field, start, end) in enumerate(citations, 1):
-        if resource not in tables:
-            tables[resource] = datasette.urls.table(database, resource)
-        anchor = f"#field-{field}" if field else "#record-citations"
-        spans.append(passages.Span(start, end, passages.QUOTE, citation_id,
-                                   f"{tables[resource]}/{tilde_encode(record_id)}{anchor}", str(number),
-                                   f"{resource} {record_id} · {field or 'the record as a whole'} ({citation_id})"))
+    spans = [passages.Span(start, end, passages.QUOTE, citation_id, None, "", "", (number, resource, record_id, field))
+             for number, (start, end, citation_id, resource, record_id, field) in enumerate(citations, 1)]
     spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {review}")
               for start, end, review in sentences if review]
     anchors = {start: [f"s-{start}"] for start, _, _ in sentences}
-    return passages.render(Path(datasette.template_dir), row[0], spans, anchors=anchors)
+    table_urls = {}
+
+    def describe(span: passages.Span) -> passages.Span:
+        number, resource, record_id, field = span.data
+        if resource not in table_urls:
+            table_urls[resource] = str(datasette.urls.table(database, resource))
+        return span._replace(href=record_url(table_urls[resource], record_id, field), label=str(number),
+                             title=f"{resource} {record_id} · {field or 'the record as a whole'} ({span.id})")
+
+    return passages.render(Path(datasette.template_dir), row[0], spans, anchors=anchors, describe=describe)
 
 
 @hookimpl
@@ -83,7 +106,6 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     variables = {
         "passage": lambda citation: _passage(datasette, database, citation),
         "source_text": lambda source_id: _source_text(datasette, database, source_id),
-        "record_url": lambda table_name, record_id, field=None: record_url(datasette, database, table_name, record_id, field),
         "source_url": lambda source_id, anchor: source_url(datasette, database, source_id, anchor),
         "field_titles": (datasette.plugin_config(PLUGIN, database=database, table=table) or {}).get("titles", {})
         if database and table else {},

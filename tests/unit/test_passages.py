@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
-from pipelines.passages import QUOTE, REVIEWED, Span, context, render, segments
+from pipelines.passages import QUOTE, REVIEWED, SHOWN_REFERENCES, Span, context, render, segments
 
 TEMPLATES = ROOT / "portal" / "templates"
 TEXT = "Alpha beta. Gamma delta epsilon. Zeta eta."
@@ -62,3 +62,20 @@ def test_context_is_a_sentence_either_side_within_a_limit():
     assert context(sentences, 14, 20, around=0) == (12, 32)
     assert context(sentences, 14, 20, limit=3) == (11, 23)
     assert context([], 14, 20) == (14, 20)
+
+
+def test_past_the_shown_references_a_passage_keeps_every_id_as_an_anchor():
+    many = [Span(6, 10, id=f"cit-{n:03}", data=(n,)) for n in range(SHOWN_REFERENCES + 5)]
+    described = []
+
+    def describe(span):
+        described.append(span.id)
+        return span._replace(href=f"/r/{span.data[0]}", label=str(span.data[0]))
+
+    cut = segments(TEXT, many, describe=describe)
+    first = next(s for s in cut if s.references)
+    assert len(first.references) == SHOWN_REFERENCES and len(first.more) == 5
+    assert described == [s.id for s in many[:SHOWN_REFERENCES]]  # only the links shown are described
+    html = str(render(TEMPLATES, TEXT, many, describe=describe))
+    assert all(f'id="{s.id}"' in html for s in many) and "+5" in html
+    assert html.count('class="ref"') == SHOWN_REFERENCES
