@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .config import Config, load_config
-from .coverage import read_review, split_sentences
+from .sentences import read_review, split_sentences
 from .errors import Problems, run_stage
 from .fileio import write_json_atomic
 from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table

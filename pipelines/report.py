@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import passages
 from .config import Config, load_config
-from .coverage import read_review, split_sentences
+from .sentences import read_review, split_sentences
 from .errors import Problems, run_stage
 from .fileio import replace_dir_atomic, write_text_atomic
 from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table

@@ -7,7 +7,7 @@
   and the record_id of citations and conflicts rendered as links to the records;
 - the results of datasette-search-all's /-/search page, searched here so that every hit links to its record's
   page, and a sentence of a source to its place on the source's page.
-The templates fetch the rows they show with datasette-template-sql's sql(); this plugin only renders.
+The templates fetch the rows they show with datasette-template-sql's sql(); this plugin renders, and searches.
 """
 from __future__ import annotations
 
