@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test test-fast help env browser ckan-env interop-env portal release lock bench docs shell clean
+.PHONY: build check test test-fast help env browser ckan-env interop-env portal release screenshots lock bench docs shell clean
 
 # Tests that need more than .venv: a browser, a service, or a client installed apart (see pyproject.toml).
 NOT_FAST := not browser and not ckan and not other_clients
@@ -64,11 +64,14 @@ $(VENV)/.synced: requirements.lock
 	$(BIN)/uv pip sync --python $(BIN)/python --compile-bytecode requirements.lock
 	touch $@
 
-portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001
+portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001 (PORT=… to change); Ctrl-C stops it
 	@$(RUN) python -m pipelines portal
 
 release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite, the report and SHA256SUMS
 	@$(RUN) python -m pipelines release
+
+screenshots: build browser ## PNG screenshots of a record, a source and a table page of the portal in docs/img/
+	$(RUN) python -m portal.screenshots
 
 lock: env ## re-resolve requirements.in into requirements.lock
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock

@@ -12,7 +12,11 @@ Prints three tables, all measured in one run on this machine:
 2. stages — wall time and peak memory of every stage on the real records and on the records scaled to about
    10k and 100k published rows (--rows to choose), with the growth ratio per tenfold rows (target ≤ 11×);
 3. validation — at each size, the validate stage against `frictionless validate` of the same tables and against
-   reading the same CSV files with `polars.read_csv`, as ratios.
+   reading the same CSV files with `polars.read_csv`, as ratios;
+4. portal pages — at each size, Datasette serving the portal stage's database: the time to the last byte of record
+   pages (records drawn at random among the cited ones) and of source pages (the whole text with every citation
+   marked; a source's first request, which marks the text, apart from the next ones), p50 and p95 against the
+   300 ms target.
 
 Usage: python bench/pipeline.py [--rows 10000 100000] [--skip-everyday]
 """
@@ -21,19 +25,29 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import random
 import re
+import socket
+import sqlite3
+import statistics
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
+from pipelines.config import load_config  # noqa: E402
+from pipelines.portal import running_server  # noqa: E402
+
+PAGE_REQUESTS = 40  # timed requests per kind of page and size, after one warm-up request each
 
 # Every stage of the pipeline, in dvc.yaml's order.
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
@@ -162,6 +176,39 @@ def scaled(temp: Path, rows_wanted: int, rows_real: int) -> tuple[Path, int]:
     return project, count
 
 
+def page_times(project: Path) -> dict[str, list[float]]:
+    """Seconds to the last byte of record pages and source pages of the portal built in `project`. A source's
+    first request marks its text (the server keeps it: the database is immutable), so it is timed apart."""
+    config = load_config(project)
+    database = config.path("portal_dir") / config.params["portal"]["database"]
+    with sqlite3.connect(database) as db:
+        records = db.execute("SELECT DISTINCT resource, record_id FROM citations").fetchall()
+        sources = [s for (s,) in db.execute("SELECT source_id FROM sources")]
+    chosen = random.Random(0).sample(records, min(PAGE_REQUESTS, len(records)))
+    pages = {"record page": [f"{t}/{urllib.parse.quote(r)}" for t, r in chosen],
+             "source page, first": [f"sources/{s}" for s in sources],
+             "source page, next": [f"sources/{sources[i % len(sources)]}" for i in range(PAGE_REQUESTS)]}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    times = {}
+    with running_server(config, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
+        root = f"{base}/{database.stem}"
+        urllib.request.urlopen(f"{root}/attacks", timeout=60).read()  # warm-up: Datasette's first queries
+        for kind, paths in pages.items():
+            times[kind] = []
+            for path in paths:
+                start = time.perf_counter()
+                with urllib.request.urlopen(f"{root}/{path}", timeout=60) as response:
+                    response.read()
+                times[kind].append(time.perf_counter() - start)
+    return times
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pipelines bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -212,6 +259,15 @@ def main(argv: list[str] | None = None) -> None:
             polars_s, _ = measured(project, _POLARS, *tables)
             print(f"{label:<8} {rows[label]:>9,} {validate_s:>9.2f}s {frictionless_s:>12.2f}s {polars_s:>11.2f}s "
                   f"{frictionless_s / validate_s:>15.1f}x {validate_s / polars_s:>9.1f}x {validate_mib:>12.0f}")
+
+        print(f"\n4. portal pages: ms to the last byte; {PAGE_REQUESTS} record pages at random, each source's first "
+              f"request, then {PAGE_REQUESTS} source pages (target: p95 < 300 ms)")
+        print(f"{'size':<8} {'rows':>9} {'page':<20} {'requests':>8} {'p50':>7} {'p95':>7} {'max':>7}  target")
+        for label, project, _ in sizes:
+            for kind, values in page_times(project).items():
+                p95 = _percentile(values, 0.95)
+                print(f"{label:<8} {rows[label]:>9,} {kind:<20} {len(values):>8} {_percentile(values, 0.5) * 1000:>7.0f} "
+                      f"{p95 * 1000:>7.0f} {max(values) * 1000:>7.0f}  {'met' if p95 < 0.3 else 'NOT met'}")
         shutil.rmtree(temp, ignore_errors=True)
 
 

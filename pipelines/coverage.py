@@ -20,9 +20,8 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import bulk_objects, read_batches, write_json_atomic
-from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
+from .sentences import read_review, split_sentences
 
-REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
               "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
               "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
@@ -33,14 +32,6 @@ FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreem
               "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
               "december")
 _FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r")\b", re.IGNORECASE)
-# A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
-_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
-                  "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
-                  "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk"}
-_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9А-ЯЁ])")
-# Where a sentence divides into clauses: a semicolon, a colon, or a comma that is not inside brackets nor before
-# the year of a date ("October 24, 2011").
-_CLAUSE_BREAK = re.compile(r"[;:]\s+|,\s+(?![^()]*\))(?!(?:1[89]|20)\d\d\b)")
 
 
 def run(config: Config) -> dict:
@@ -109,30 +100,6 @@ def cited_prefix(text: str, spans: list[tuple[int, int]]) -> list[int]:
     return prefix
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a normalized text."""
-    spans, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        before = text[start:match.start()].rsplit(" ", 1)[-1].lower().strip("(\"'")
-        if before in _ABBREVIATIONS or re.fullmatch(r"[a-zа-я]", before):
-            continue
-        spans.append((start, match.start() + 1))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
-
-
-def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of each clause of the sentence text[start:end], in the text's offsets."""
-    clauses, begin = [], start
-    for match in _CLAUSE_BREAK.finditer(text, start, end):
-        clauses.append((begin, match.start()))
-        begin = match.end()
-    clauses.append((begin, end))
-    return [(a, b) for a, b in clauses if b > a]
-
-
 class NameIndex:
     """Finds whether a text mentions any of many names: case-insensitively, not inside a longer word.
 
@@ -184,36 +151,6 @@ def organization_names(path: Path) -> set[str]:
             names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split("|")])
                          if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n))
     return names
-
-
-def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
-    """The reviewed sentences, keyed by (source, start); an entry must still begin with the words it quotes."""
-    if not path.exists():
-        return {}
-    items = read_yaml_strictly(path, shown_path, DEFAULT_MAX_FILE_BYTES, None, problems) or []
-    reviewed = {}
-    for item in items:
-        if not isinstance(item, dict):
-            problems.add(shown_path, None, None, f"expected a mapping with {sorted(REVIEW_KEYS)}, found {shown(item)}")
-            continue
-        where = f"{shown_path}:{item.pop('__line__')}"
-        record = f"{item.get('source_id')}@{item.get('start')}"
-        for key in sorted(set(item) - REVIEW_KEYS):
-            problems.add(where, record, key, f"unknown key; expected {sorted(REVIEW_KEYS)}")
-        text, start, begins = texts.get(item.get("source_id")), item.get("start"), item.get("begins")
-        if text is None:
-            problems.add(where, record, "source_id", f"unknown source; expected one of {sorted(texts)}")
-        elif not isinstance(start, int) or not isinstance(begins, str) or not text.startswith(begins, start):
-            problems.add(where, record, "begins", f"the source does not read {shown(begins)} at character {start}: "
-                         f"it reads {shown(text[start:start + 60] if isinstance(start, int) else '')}; the text or the "
-                         "entry has changed: review the sentence again")
-        elif not isinstance(item.get("reason"), str) or not item["reason"].strip():
-            problems.add(where, record, "reason", "say why the sentence holds no fact for a table")
-        elif (item["source_id"], start) in reviewed:
-            problems.add(where, record, "start", "the same sentence is reviewed twice")
-        else:
-            reviewed[(item["source_id"], start)] = item
-    return reviewed
 
 
 def print_summary(summary: dict, out=sys.stdout) -> int:

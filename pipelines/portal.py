@@ -1,20 +1,83 @@
-"""Stage portal: export the published package to SQLite (keys, foreign keys, full-text search) for Datasette."""
+"""Stage portal: export the published package to SQLite (keys, foreign keys, full-text search) for Datasette,
+with the normalized source texts and their sentences beside it; `--serve` runs Datasette on it.
+
+The portal's templates, plugin and style sheets (params.yaml paths.portal_templates, portal_plugins, portal_static) show
+every record with the quotes that back it and every source with its citations marked: see docs/portal.md.
+"""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
-from contextlib import closing
+import time
+import urllib.request
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .config import Config, load_config
 from .errors import Problems, run_stage, stage_arguments
 from .fileio import write_json_atomic
 from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table
+from .sentences import read_review, reviewed_spans, split_sentences
 
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
+# Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
+STATIC_MOUNT = "assets"
+
+_SOURCE_KEY = [{"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}}]
+# Tables of the portal only, in the form of a Table Schema so that they are created like the published ones.
+# The package does not publish them: the texts are in sources/ and their offsets in citations.
+PORTAL_TABLES = {
+    "source_texts": {
+        "title": "Source texts",
+        "description": "The normalized text of each source: the text whose character offsets citations and "
+                       "source_sentences count in. Read it with its citations marked on the source's page.",
+        "fields": [
+            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
+             "constraints": {"required": True}},
+            {"name": "text", "type": "string", "description": "The normalized text.", "constraints": {"required": True}},
+        ],
+        "primaryKey": ["source_id"], "foreignKeys": _SOURCE_KEY,
+    },
+    "source_sentences": {
+        "title": "Source sentences",
+        "description": "Every sentence of every source, as the coverage review splits them, with the reviewer's "
+                       "reason where the review decided that the sentence holds no fact for any table.",
+        "fields": [
+            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
+             "constraints": {"required": True}},
+            {"name": "start", "type": "integer", "description": "Offset of the sentence's first character in the "
+             "normalized text.", "constraints": {"required": True}},
+            {"name": "end", "type": "integer", "description": "Offset just past its last character.",
+             "constraints": {"required": True}},
+            {"name": "sentence", "type": "string", "description": "The sentence.", "constraints": {"required": True}},
+            {"name": "review", "type": "string", "description": "Why the coverage review (sources/reviewed.yaml) "
+             "decided that the sentence holds no table fact; empty for sentences it did not review."},
+        ],
+        "primaryKey": ["source_id", "start"], "foreignKeys": _SOURCE_KEY,
+    },
+    "source_reviews": {
+        "title": "Reviewed passages",
+        "description": "Every sentence or clause of a source that the coverage review (sources/reviewed.yaml) decided "
+                       "holds no fact for any table, with the reviewer's reason: marked on the source pages.",
+        "fields": [
+            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
+             "constraints": {"required": True}},
+            {"name": "start", "type": "integer", "description": "Offset of the passage's first character in the "
+             "normalized text.", "constraints": {"required": True}},
+            {"name": "end", "type": "integer", "description": "Offset just past its last character.",
+             "constraints": {"required": True}},
+            {"name": "reason", "type": "string", "description": "Why it holds no table fact.",
+             "constraints": {"required": True}},
+        ],
+        "primaryKey": ["source_id", "start"], "foreignKeys": _SOURCE_KEY,
+    },
+}
 
 
 def run(config: Config) -> None:
@@ -25,12 +88,22 @@ def run(config: Config) -> None:
     out_dir = config.path("portal_dir")
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / knobs["database"]
+    ingested = config.path("ingested_dir")
+    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
+             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    problems = Problems()
+    review_path = config.path("coverage_review")
+    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    problems.raise_if_any("portal")
 
     # Process: write the database beside its final place, check its foreign keys, then move it in
+    portal_rows = {"source_texts": sorted(texts.items()), "source_sentences": sentence_rows(texts, reviewed),
+                   "source_reviews": [(source_id, *span) for source_id, text in sorted(texts.items())
+                                      for span in reviewed_spans(text, source_id, reviewed)]}
     handle, temp = tempfile.mkstemp(dir=out_dir, prefix=".", suffix=".db")
     os.close(handle)
     try:
-        problems = write_database(temp, config, schemas, knobs["full_text"])
+        problems = write_database(temp, config, schemas, knobs["full_text"], portal_rows)
         problems.raise_if_any("portal")
         os.chmod(temp, 0o644)
         os.replace(temp, database)
@@ -42,29 +115,50 @@ def run(config: Config) -> None:
     write_json_atomic(out_dir / "metadata.json", datasette_metadata(package, schemas, knobs, database.stem))
 
 
-def write_database(path: str, config: Config, schemas: dict, full_text: dict) -> Problems:
-    """Every published table in SQLite, with its keys and foreign keys as the schema declares them, and FTS5
-    full-text search on the columns params.yaml names (the layout Datasette looks for: <table>_fts, content=<table>)."""
+def sentence_rows(texts: dict[str, str], reviewed: dict[tuple[str, int], dict]) -> list[tuple]:
+    """(source_id, start, end, sentence, review reason or None) of every sentence of every source. A review entry
+    whose sentence is gone is the coverage stage's to report; here it marks nothing."""
+    return [(source_id, start, end, text[start:end], reviewed.get((source_id, start), {}).get("reason"))
+            for source_id, text in sorted(texts.items()) for start, end in split_sentences(text)]
+
+
+def write_database(path: str, config: Config, schemas: dict, full_text: dict, portal_rows: dict[str, list]) -> Problems:
+    """Every published table in SQLite, with its keys and foreign keys as the schema declares them, an index on
+    each foreign key (the row pages count and list what refers to a record), and FTS5 full-text search on the
+    columns params.yaml names (the layout Datasette looks for: <table>_fts, content=<table>); then the portal's
+    own tables (PORTAL_TABLES) with the rows given."""
     import polars as pl
 
     with closing(sqlite3.connect(path)) as connection, connection:
         for table in config.all_tables:
             schema = schemas[table]
             frame, _ = read_table(config.path("data_dir") / f"{table}.csv", schema)
-            connection.execute(create_table(table, schema))
             cells = frame.select([_sql_column(pl.col(f["name"]), f) for f in schema["fields"]])
-            connection.executemany(f"INSERT INTO {_quoted(table)} VALUES ({', '.join('?' * cells.width)})",
-                                   cells.iter_rows())
-            if table in full_text:
-                columns = ", ".join(map(_quoted, full_text[table]))
-                connection.execute(f"CREATE VIRTUAL TABLE {_quoted(table + '_fts')} USING FTS5 ({columns}, "
-                                   f"content={_quoted(table)})")
-                connection.execute(f"INSERT INTO {_quoted(table + '_fts')} (rowid, {columns}) "
-                                   f"SELECT rowid, {columns} FROM {_quoted(table)}")
+            _fill(connection, table, schema, cells.iter_rows(), full_text.get(table))
+        for table, rows in portal_rows.items():
+            _fill(connection, table, PORTAL_TABLES[table], rows, full_text.get(table))
+        # A record's page looks up the citations of the record; a source's page reads every citation of the source
+        # in text order, from this index alone (it holds every column the page asks for).
+        connection.execute('CREATE INDEX "citations_by_record" ON "citations" ("resource", "record_id")')
+        connection.execute('CREATE INDEX "citations_by_source" ON "citations" ("source_id", "char_start", '
+                           '"char_end" DESC, "citation_id", "resource", "record_id", "field")')
         problems = Problems()
         for table, rowid, parent, _ in connection.execute("PRAGMA foreign_key_check"):
             problems.add(table, str(rowid), None, f"dangling foreign key into {parent}")
     return problems
+
+
+def _fill(connection, table: str, schema: dict, rows, searched: list[str] | None) -> None:
+    connection.execute(create_table(table, schema))
+    connection.executemany(f"INSERT INTO {_quoted(table)} VALUES ({', '.join('?' * len(schema['fields']))})", rows)
+    for (column,), _, _ in foreign_keys(table, schema):
+        connection.execute(f"CREATE INDEX {_quoted(f'{table}_{column}')} ON {_quoted(table)} ({_quoted(column)})")
+    if searched:
+        columns = ", ".join(map(_quoted, searched))
+        connection.execute(f"CREATE VIRTUAL TABLE {_quoted(table + '_fts')} USING FTS5 ({columns}, "
+                           f"content={_quoted(table)})")
+        connection.execute(f"INSERT INTO {_quoted(table + '_fts')} (rowid, {columns}) "
+                           f"SELECT rowid, {columns} FROM {_quoted(table)}")
 
 
 def create_table(table: str, schema: dict) -> str:
@@ -104,40 +198,135 @@ def _quoted(name: str) -> str:
 
 
 def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str) -> dict:
-    """Datasette's metadata.json, from datapackage.json and the Table Schemas."""
+    """Datasette's metadata.json, from datapackage.json and the Table Schemas: titles, descriptions, the label
+    column, newest first where a table has a date, and for the portal's plugin (portal/plugins/provenance.py)
+    the field titles and the list columns that refer to another table (x-list-reference)."""
     sources = "; ".join(s["title"] for s in package.get("sources", []))
     tables = {}
-    for table, schema in schemas.items():
+    for table, schema in {**schemas, **PORTAL_TABLES}.items():
         entry = {"title": schema.get("title", table), "description": schema.get("description", ""),
                  "columns": {f["name"]: f.get("description", "") for f in schema["fields"]}}
         if table in knobs["label_columns"]:
             entry["label_column"] = knobs["label_columns"][table]
+        dates = [f["name"] for f in schema["fields"] if f["type"] == "date"]
+        if dates:
+            entry["sort_desc"] = dates[0]
+        if table in ("source_texts", "source_reviews"):
+            entry["hidden"] = True  # read on the source pages, not as tables of their own
+        plugins = {"provenance": {
+            "titles": {f["name"]: f.get("title", f["name"]) for f in schema["fields"]},
+            "list_references": {f["name"]: {"table": f["x-list-reference"]["resource"], "separator": f["x-list-separator"]}
+                                for f in schema["fields"] if "x-list-reference" in f}}}
         if {"latitude", "longitude"} <= {f["name"] for f in schema["fields"]}:
-            entry["plugins"] = {"datasette-cluster-map": {"latitude_column": "latitude", "longitude_column": "longitude",
-                                                          **knobs["map"]}}
+            plugins["datasette-cluster-map"] = {"latitude_column": "latitude", "longitude_column": "longitude",
+                                                **knobs["map"]}
+        entry["plugins"] = plugins
         tables[table] = entry
     return {
         "title": package["title"], "description": package["description"],
         "license": package["licenses"][0]["name"], "license_url": package["licenses"][0]["path"],
         "source": f"Curated from: {sources}", "about": f"Data package version {package['version']}",
+        "extra_css_urls": [f"/{STATIC_MOUNT}/passages.css", f"/{STATIC_MOUNT}/portal.css"],
         "databases": {database: {"title": package["title"], "tables": tables}},
     }
 
 
-def serve(config: Config, port: int) -> None:
-    """Serve the exported database with Datasette on 127.0.0.1 (the paths come from params.yaml)."""
-    out_dir = config.path("portal_dir")
+def datasette_command(config: Config, port: int) -> tuple[list[str], dict]:
+    """The command line and environment that serve the exported database with the portal's templates, plugin
+    and style sheet on 127.0.0.1:`port`. The plugin imports pipelines.passages, hence the PYTHONPATH."""
+    out_dir, knobs = config.path("portal_dir"), config.params["portal"]
     datasette = Path(sys.executable).parent / "datasette"
-    os.execv(datasette, [str(datasette), "serve", str(out_dir / config.params["portal"]["database"]),
-                         "--metadata", str(out_dir / "metadata.json"), "--host", "127.0.0.1", "--port", str(port)])
+    argv = [str(datasette), "serve", "--immutable", str(out_dir / knobs["database"]),
+            "--metadata", str(out_dir / "metadata.json"),
+            "--template-dir", str(config.path("portal_templates")), "--plugins-dir", str(config.path("portal_plugins")),
+            "--static", f"{STATIC_MOUNT}:{config.path('portal_static')}",
+            "--host", "127.0.0.1", "--port", str(port)]
+    path = os.pathsep.join(filter(None, [str(config.root), os.environ.get("PYTHONPATH")]))
+    return argv, {**os.environ, "PYTHONPATH": path}
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: the kernel sends it SIGTERM if the process that started it dies
+    (even by SIGKILL), so that no server is left behind."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start_server(config: Config, port: int, **popen) -> subprocess.Popen:
+    argv, env = datasette_command(config, port)
+    return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None, **popen)
+
+
+def stop_server(server: subprocess.Popen, grace: float = 10) -> int:
+    """SIGTERM, then SIGKILL if the server has not stopped within `grace` seconds; its exit code."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return server.wait()
+
+
+@contextmanager
+def running_server(config: Config, port: int, **popen) -> Iterator[str]:
+    """A Datasette serving the portal, up and answering, for the with-block; stopped after it. Yields its base URL."""
+    server = start_server(config, port, **popen)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if server.poll() is not None:
+                raise RuntimeError(f"datasette exited with code {server.returncode} before it answered")
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"datasette did not answer on {base} within 30 s")
+        yield base
+    finally:
+        stop_server(server)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def serve(config: Config, port: int) -> int:
+    """Serve the portal until this process is told to stop (SIGINT, SIGTERM, SIGHUP) or its parent dies (make
+    killed), then stop the server and wait for it: nothing is left listening on the port."""
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    parent = os.getppid()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    server = start_server(config, port)
+    try:
+        while server.poll() is None and os.getppid() == parent:
+            try:
+                server.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except _Stopped:
+        pass
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the wait for the server short
+        stop_server(server)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = stage_arguments("portal", __doc__)
     parser.add_argument("--serve", action="store_true",
-                        help="serve the exported database with Datasette on 127.0.0.1, port $PORT (8001 unless set)")
+                        help="serve the exported database with Datasette on 127.0.0.1, port $PORT (8001 unless set); "
+                             "Ctrl-C or SIGTERM stops the server")
     if parser.parse_args(argv).serve:
-        serve(load_config(), int(os.environ.get("PORT", "8001")))
+        sys.exit(serve(load_config(), int(os.environ.get("PORT", "8001"))))
     run_stage("portal", lambda: run(load_config()))
 
 

@@ -1,7 +1,9 @@
 """Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, statistics
-over time, source coverage, validation.
+over time, source coverage, validation — and a page per source (reports/sources/<source_id>.html): its normalized
+text with every citation highlighted and anchored by its id, rendered by pipelines.passages as the portal's source
+pages are. Every quote of the overview links to its place there.
 
-A static page with inline CSS and inline SVG figures: no script, no network, readable without JavaScript.
+Static pages with inline CSS and inline SVG figures: no script, no network, readable without JavaScript.
 """
 from __future__ import annotations
 
@@ -13,16 +15,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import passages
 from .config import Config, load_config
-from .errors import run_stage, stage_arguments
-from .fileio import write_text_atomic
+from .errors import Problems, run_stage, stage_arguments
+from .fileio import replace_dir_atomic, write_text_atomic
 from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
+from .sentences import read_review, reviewed_spans
 
 TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date", "agreements": "signed",
             "programmes": "approved", "prosecutions": "verdict_date"}
 COLOURS = {"laws": "#1f77b4", "court_bans": "#d62728", "attacks": "#ff7f0e", "agreements": "#2ca02c",
            "programmes": "#9467bd", "prosecutions": "#8c564b", "killed": "#b22222", "injured": "#f4a261"}
 FIRST_YEAR = 1991
+SOURCE_PAGES = "sources"  # reports/sources/<source_id>.html
 LABEL_LEVELS = 4  # value labels stacked above and below a row of the statistics figure
 
 
@@ -35,14 +40,21 @@ def run(config: Config) -> None:
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
     conformance = json.loads(config.path("conformance").read_text(encoding="utf-8"))
+    ingested = config.path("ingested_dir")
+    texts = {s: (ingested / f"{s}.txt").read_text(encoding="utf-8") for s in frames["sources"]["source_id"]}
+    problems = Problems()
+    review_path = config.path("coverage_review")
+    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    problems.raise_if_any("report")
 
     # Process
     reports = config.path("reports_dir")
+    pages = source_pages(config, package, frames, texts, reviewed)
     last_year = int(package["created"][:4])
     page = "\n".join([
         _head(package),
         _section("Tables", table_overview(config, frames, schemas, reports)),
-        _section("Where the sources disagree", conflicts_section(frames, schemas, reports, config)),
+        _section("Where the sources disagree", conflicts_section(frames, schemas)),
         _section("Timeline", timeline_svg(frames, last_year)),
         _section("Attacks by year", attacks_svg(frames["attacks"], last_year)),
         _section("Statistics over time", statistics_svg(frames["statistics"], last_year)),
@@ -52,7 +64,41 @@ def run(config: Config) -> None:
     ])
 
     # Save
+    with replace_dir_atomic(reports / SOURCE_PAGES) as folder:
+        for source_id, html in pages.items():
+            (folder / f"{source_id}.html").write_text(html, encoding="utf-8")
+            (folder / f"{source_id}.html").chmod(0o644)
     write_text_atomic(reports / "index.html", page)
+
+
+def source_pages(config: Config, package: dict, frames, texts: dict[str, str], reviewed: dict) -> dict[str, str]:
+    """Each source's page: its text with its citations (numbered in text order, each anchored by its id, its
+    tooltip naming the record and field it backs) and its reviewed sentences (the reason on hover)."""
+    templates = config.path("portal_templates")
+    style = (config.path("portal_static") / "passages.css").read_text(encoding="utf-8")
+    citations = frames["citations"].sort_values(["source_id", "char_start", "char_end", "citation_id"],
+                                                ascending=[True, True, False, True])
+    by_source = {s: group for s, group in citations.groupby("source_id", sort=False)}
+    template = passages.environment(templates).get_template("static_source.html")
+    pages = {}
+    for source in frames["sources"].to_dict("records"):
+        source = {k: (None if pd.isna(v) else v) for k, v in source.items()}
+        source_id, text = source["source_id"], texts[source["source_id"]]
+        if source.get("published") is not None:
+            source["published"] = source["published"].strftime("%Y-%m-%d")[:{"day": 10, "month": 7, "year": 4}[source["published_precision"]]]
+        group = by_source.get(source_id)
+        spans = [] if group is None else [
+            passages.Span(int(a), int(b), passages.QUOTE, c, None, str(n),
+                          f"{r} {i} · {f if isinstance(f, str) else 'the record as a whole'} ({c})")
+            for n, (c, r, i, f, a, b) in enumerate(zip(group["citation_id"], group["resource"], group["record_id"],
+                                                       group["field"], group["char_start"], group["char_end"]), 1)]
+        spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {reason}")
+                  for start, end, reason in reviewed_spans(text, source_id, reviewed)]
+        pages[source_id] = template.render(source=source, package_title=package["title"], style=style,
+                                           citations=len(group) if group is not None else 0,
+                                           reviewed=sum(1 for s in spans if s.kind == passages.REVIEWED),
+                                           text=passages.render(templates, text, spans))
+    return pages
 
 
 def table_overview(config: Config, frames, schemas, reports: Path) -> str:
@@ -75,20 +121,18 @@ def table_overview(config: Config, frames, schemas, reports: Path) -> str:
             "<th>rows with &gt;1 source</th><th>date range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def conflicts_section(frames, schemas, reports: Path, config: Config) -> str:
-    conflicts, citations, sources = frames["conflicts"], frames["citations"], frames["sources"]
+def conflicts_section(frames, schemas) -> str:
+    conflicts, citations = frames["conflicts"], frames["citations"]
     if conflicts.empty:
         return "<p>No conflicting statements.</p>"
     by_id = citations.set_index("citation_id")
-    source_link = {s: (u if isinstance(u, str) else _rel(config.root / p, reports))
-                   for s, u, p in zip(sources["source_id"], sources["url"], sources["path"])}
     blocks = []
     for (resource, record_id, field), group in conflicts.groupby(["resource", "record_id", "field"], sort=True):
         label = _label(frames[resource], schemas[resource], record_id)
         cells = []
         for _, row in group.iterrows():
             quotes = "".join(
-                f"<blockquote>“{escape(by_id.at[c, 'quote'])}”<footer><a href=\"{escape(source_link[by_id.at[c, 'source_id']])}\">"
+                f"<blockquote>“{escape(by_id.at[c, 'quote'])}”<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
                 f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
                 for c in row["citation_ids"].split("|"))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
@@ -98,6 +142,11 @@ def conflicts_section(frames, schemas, reports: Path, config: Config) -> str:
                       f"<div class=sides>{''.join(cells)}</div>"
                       + (f"<p class=note>Curator's note: {escape(note.iloc[0])}</p>" if len(note) else "") + "</article>")
     return "\n".join(blocks)
+
+
+def source_page(source_id: str, citation_id: str | None = None) -> str:
+    """The link, from reports/index.html, to a source's page or to a citation's place on it."""
+    return f"{SOURCE_PAGES}/{source_id}.html" + (f"#{citation_id}" if citation_id else "")
 
 
 def timeline_svg(frames, last_year: int) -> str:
@@ -211,7 +260,8 @@ def coverage_section(coverage: dict) -> str:
     for source_id, c in coverage["sources"].items():
         decided = c["cited"] + c["reviewed"]
         share = f"{decided / c['fact_bearing']:.0%}" if c["fact_bearing"] else "–"
-        rows.append(f"<tr><td>{escape(source_id)}</td><td class=n>{c['sentences']}</td>"
+        rows.append(f"<tr><td><a href=\"{escape(source_page(source_id))}\">{escape(source_id)}</a></td>"
+                    f"<td class=n>{c['sentences']}</td>"
                     f"<td class=n>{c['fact_bearing_sentences']}</td><td class=n>{c['fact_bearing']}</td>"
                     f"<td class=n>{c['cited']}</td><td class=n>{c['reviewed']}</td><td class=n>{len(c['undecided'])}</td>"
                     f"<td class=n>{share}</td></tr>")

@@ -148,7 +148,7 @@ def test_duckdb(reference, detect):
 @pytest.fixture(scope="module")
 def portal_database(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("interop") / "project")
-    result = run_stages(project, ["portal"])
+    result = run_stages(project, ["ingest", "portal"])  # the portal reads the normalized texts ingest writes
     assert result.returncode == 0, result.stderr
     config = load_config(project)
     return config.path("portal_dir") / config.params["portal"]["database"]

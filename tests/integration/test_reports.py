@@ -267,3 +267,26 @@ def test_no_data_docs_page_says_failed_while_the_overview_says_passed(mini_built
         (page,) = (reports / "gx" / "validations" / table).rglob("*.html")
         _, text = _dom_text(page, proxy)
         assert "Status: Succeeded" in text and "not met (informational" in text, table
+
+
+def test_every_source_has_a_static_page_with_an_anchor_on_each_citation_and_the_overview_links_there(mini_built):
+    config = load_config(mini_built)
+    reports = config.path("reports_dir")
+    with open(config.path("data_dir") / "citations.csv", encoding="utf-8") as handle:
+        citations = list(csv.DictReader(handle))
+    with open(config.path("data_dir") / "sources.csv", encoding="utf-8") as handle:
+        sources = [row["source_id"] for row in csv.DictReader(handle)]
+    assert citations and sorted(p.stem for p in (reports / "sources").glob("*.html")) == sorted(sources)
+    pages = {s: (reports / "sources" / f"{s}.html").read_text(encoding="utf-8") for s in sources}
+    for citation in citations:
+        page = pages[citation["source_id"]]
+        assert re.search(rf'<a class="ref" id="{citation["citation_id"]}"[^>]*>[^<]*</a>(<a [^>]*>[^<]*</a>)*</sup>'
+                         r'<mark class="quote', page), citation["citation_id"]
+    for page in pages.values():
+        assert not REMOTE.findall(page) and "<script" not in page.lower()
+    overview = (reports / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(sources/[^"#]+\.html)#(cit-[0-9a-f]+)"', overview)
+    assert links, "the overview's quotes do not link to the source pages"
+    for path, citation_id in links:
+        assert f'id="{citation_id}"' in (reports / path).read_text(encoding="utf-8")
+    assert not re.search(r'href="[^"]*sources/[^"]+\.txt', overview), "a quote still links to the raw text"

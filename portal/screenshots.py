@@ -1,0 +1,47 @@
+"""Screenshots of the portal for docs/portal.md: a record page, a source page and a table page, taken by headless
+Chromium from a Datasette started on the built portal (`make screenshots`, after `make build`)."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pipelines.config import load_config
+from pipelines.portal import running_server
+
+# (file name, page under the database, window height)
+PAGES = [("record-page.png", "attacks/attack-2011-taraz", 1700),
+         ("source-page.png", "sources/caravanserai-bogatik-2017", 1500),
+         ("table-page.png", "attacks", 1000)]
+CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--hide-scrollbars"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder of the PNG files (default: docs/img)")
+    args = parser.parse_args()
+    browser = shutil.which("chromium")
+    if not browser:
+        sys.exit("screenshots: Debian's chromium is needed (make browser)")
+    config = load_config()
+    database = Path(config.params["portal"]["database"]).stem
+    args.out.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with running_server(config, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
+        for name, page, height in PAGES:
+            with tempfile.TemporaryDirectory() as profile:
+                subprocess.run([browser, *CHROMIUM, f"--user-data-dir={profile}", f"--window-size=1280,{height}",
+                                f"--screenshot={args.out / name}", f"{base}/{database}/{page}"],
+                               check=True, capture_output=True, timeout=120)
+            print(f"{args.out / name}: {base}/{database}/{page}")
+
+
+if __name__ == "__main__":
+    main()
