@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import bulk_objects, read_batches, write_json_atomic
-from .sentences import read_review, split_sentences
+from .sentences import read_review, split_clauses, split_sentences
 
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
               "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",

@@ -8,7 +8,6 @@ records never need them, and they are how "billion laughs" files expand), and no
 from __future__ import annotations
 
 import datetime as dt
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,4 +1,5 @@
-from pipelines.coverage import _FACT, split_sentences
+from pipelines.coverage import _FACT
+from pipelines.sentences import split_sentences
 
 
 def sentences(text):
@@ -50,7 +51,7 @@ def test_names_are_found_as_a_regular_expression_finds_them_not_inside_longer_wo
 
 
 def test_a_sentence_divides_into_clauses_but_not_inside_brackets_or_a_date():
-    from pipelines.coverage import split_clauses
+    from pipelines.sentences import split_clauses
 
     text = ("After terrorists seized a school in Beslan, North Ossetia, and after the bombings (in Tashkent, Bukhara) "
             "of October 24, 2011; the court met: it ruled.")
@@ -85,7 +86,7 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
     assert (counts["fact_bearing"], counts["cited"]) == (2, 1)  # "North Ossetia" holds no marker
 
-    review.write_text(f"- source_id: s\n  start: 0\n  begins: This rule worked\n  reason: the school seizure in "
+    review.write_text("- source_id: s\n  start: 0\n  begins: This rule worked\n  reason: the school seizure in "
                       "Beslan is outside the tables' scope\n", encoding="utf-8")
     counts = run(config)["sources"]["s"]
     assert counts["undecided"] == [] and (counts["cited"], counts["reviewed"]) == (1, 1)

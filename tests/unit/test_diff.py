@@ -1,10 +1,7 @@
 import json
-import sys
 import shutil
 from pathlib import Path
 
-import re
-import shlex
 import subprocess
 
 import pytest
@@ -107,15 +104,3 @@ def test_a_version_never_published_is_a_clear_error_listing_those_found(full_his
     error = capsys.readouterr().err
     assert "version 9.9.9 is in no commit's datapackage.json" in error
     assert "0.1.0 (" in error and "0.2.0 (" in error
-
-
-def test_every_diff_command_the_readme_shows_runs_as_written(full_history):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = [line.split("#")[0].strip() for line in readme.splitlines()
-                if re.match(r"\s*python -m pipelines\.diff\s", line)]
-    commands += re.findall(r"`(python -m pipelines\.diff [^`]*)`", readme)
-    runnable = [c for c in commands if not re.search(r"\b(OLD|NEW)\b|\[", c)]  # a synopsis, not a command
-    assert runnable, "the README shows no diff command"
-    for command in runnable:
-        result = subprocess.run([sys.executable, *shlex.split(command)[1:]], cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, f"{command}: {result.stderr}"
