@@ -3,32 +3,28 @@ over time, source coverage, validation — and a page per source (reports/source
 text with every citation highlighted and anchored by its id, rendered by pipelines.passages as the portal's source
 pages are. Every quote of the overview links to its place there.
 
-Static pages with inline CSS and inline SVG figures: no script, no network, readable without JavaScript.
+Static pages with inline CSS and inline SVG figures (drawn by pipelines.charts): no script, no network, readable
+without JavaScript.
 """
 from __future__ import annotations
 
 import json
 import os
-from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
-from . import passages
+from . import charts, passages
 from .config import Config, load_config
 from .errors import Problems, run_stage, stage_arguments
 from .fileio import replace_dir_atomic, write_text_atomic
 from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
 from .sentences import read_review, reviewed_spans
+from .wording import shorten, year_span
 
-TIMELINE = {"laws": "adopted", "court_bans": "decision_date", "attacks": "date", "agreements": "signed",
-            "programmes": "approved", "prosecutions": "verdict_date"}
-COLOURS = {"laws": "#1f77b4", "court_bans": "#d62728", "attacks": "#ff7f0e", "agreements": "#2ca02c",
-           "programmes": "#9467bd", "prosecutions": "#8c564b", "killed": "#b22222", "injured": "#f4a261"}
-FIRST_YEAR = 1991
 SOURCE_PAGES = "sources"  # reports/sources/<source_id>.html
-LABEL_LEVELS = 4  # value labels stacked above and below a row of the statistics figure
+LABEL_WIDTH = 80  # characters of a record's title in a heading
 
 
 def run(config: Config) -> None:
@@ -55,9 +51,9 @@ def run(config: Config) -> None:
         _head(package),
         _section("Tables", table_overview(config, frames, schemas, reports)),
         _section("Where the sources disagree", conflicts_section(frames, schemas)),
-        _section("Timeline", timeline_svg(frames, last_year)),
-        _section("Attacks by year", attacks_svg(frames["attacks"], last_year)),
-        _section("Statistics over time", statistics_svg(frames["statistics"], last_year)),
+        _section("Timeline", charts.timeline_figure(frames, schemas, last_year)),
+        _section("Attacks by year", charts.attacks_figure(frames["attacks"], last_year)),
+        _section("Statistics over time", charts.statistics_figure(frames["statistics"])),
         _section("Source coverage", coverage_section(coverage)),
         _section("Validation", validation_section(package, validation, quality, conformance)),
         "</main></body></html>",
@@ -113,7 +109,7 @@ def table_overview(config: Config, frames, schemas, reports: Path) -> str:
             multi = sum(counts.get(i, 0) > 1 for i in frame[primary_key(schema)[0]])
             share = f"{multi / len(frame):.0%}" if len(frame) else "–"
         dates = pd.concat([frame[c] for c in precision_of(schema)] or [pd.Series(dtype="datetime64[ns]")]).dropna()
-        span = f"{dates.min().year}–{dates.max().year}" if len(dates) else "–"
+        span = year_span(dates.min().year, dates.max().year) if len(dates) else "–"
         link = _rel(config.path("data_dir") / f"{table}.csv", reports)
         rows.append(f"<tr><td><a href=\"{link}\">{table}</a></td><td>{escape(schema['title'])}</td>"
                     f"<td class=n>{len(frame)}</td><td class=n>{len(schema['fields'])}</td><td class=n>{share}</td><td>{span}</td></tr>")
@@ -147,112 +143,6 @@ def conflicts_section(frames, schemas) -> str:
 def source_page(source_id: str, citation_id: str | None = None) -> str:
     """The link, from reports/index.html, to a source's page or to a citation's place on it."""
     return f"{SOURCE_PAGES}/{source_id}.html" + (f"#{citation_id}" if citation_id else "")
-
-
-def timeline_svg(frames, last_year: int) -> str:
-    width, left, row_h, top = 1000, 110, 34, 20
-    x = lambda year: left + (year - FIRST_YEAR) / (last_year + 1 - FIRST_YEAR) * (width - left - 20)
-    parts = []
-    for i, (table, column) in enumerate(TIMELINE.items()):
-        y = top + i * row_h + row_h / 2
-        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{table}</text>'
-                     f'<line x1="{left}" x2="{width - 20}" y1="{y}" y2="{y}" stroke="#ddd"/>')
-        dates = frames[table][column].dropna()
-        for date in dates:
-            fraction = date.year + (date.dayofyear - 1) / 366
-            parts.append(f'<circle cx="{x(fraction):.1f}" cy="{y}" r="4" fill="{COLOURS[table]}" fill-opacity="0.7">'
-                         f'<title>{table}: {date.date()}</title></circle>')
-    height = top + len(TIMELINE) * row_h + 30
-    parts += _year_axis(x, FIRST_YEAR, last_year, height - 25, top)
-    undated = {t: int(frames[t][c].isna().sum()) for t, c in TIMELINE.items()}
-    caption = ", ".join(f"{n} {t}" for t, n in undated.items() if n)
-    return (f'<svg role="img" aria-label="Timeline of dated records, {FIRST_YEAR} to {last_year}" viewBox="0 0 {width} {height}" '
-            f'width="100%">{"".join(parts)}</svg><p class=caption>One dot per dated record at its date (first day of '
-            f'what is known).' + (f" Not shown, undated: {caption}." if caption else "") + "</p>")
-
-
-def attacks_svg(attacks: pd.DataFrame, last_year: int) -> str:
-    totals = defaultdict(Counter)
-    for _, row in attacks.dropna(subset=["date"]).iterrows():
-        for measure in ("killed", "injured"):
-            if not pd.isna(row[measure]):
-                totals[row["date"].year][measure] += int(row[measure])
-        totals[row["date"].year]["attacks"] += 1
-    width, left, height, top, bottom = 1000, 50, 260, 20, 40
-    peak = max([max(c["killed"], c["injured"]) for c in totals.values()] + [1])
-    years = list(range(FIRST_YEAR, last_year + 1))
-    slot = (width - left - 20) / len(years)
-    scale = lambda v: (height - top - bottom) * v / peak
-    parts = [f'<line x1="{left}" x2="{width - 20}" y1="{height - bottom}" y2="{height - bottom}" stroke="#999"/>']
-    for i, year in enumerate(years):
-        x0 = left + i * slot
-        for j, measure in enumerate(("killed", "injured")):
-            value = totals[year][measure] if year in totals else 0
-            if value:
-                h = scale(value)
-                parts.append(f'<rect x="{x0 + 1 + j * slot / 2.4:.1f}" y="{height - bottom - h:.1f}" width="{slot / 2.6:.1f}" '
-                             f'height="{h:.1f}" fill="{COLOURS[measure]}"><title>{year}: {value} {measure}</title></rect>'
-                             f'<text x="{x0 + 1 + j * slot / 2.4 + slot / 5.2:.1f}" y="{height - bottom - h - 3:.1f}" '
-                             f'text-anchor="middle" font-size="10">{value}</text>')
-        if year % 5 == 0 or year == FIRST_YEAR or (year == last_year and last_year % 5 >= 3):
-            parts.append(f'<text x="{x0 + slot / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{year}</text>')
-    legend = "".join(f'<rect x="{left + 10 + k * 90}" y="4" width="12" height="12" fill="{COLOURS[m]}"/>'
-                     f'<text x="{left + 26 + k * 90}" y="14" font-size="12">{m}</text>' for k, m in enumerate(("killed", "injured")))
-    per_year = ", ".join(f"{y}: {c['attacks']}" for y, c in sorted(totals.items()))
-    return (f'<svg role="img" aria-label="Victims killed and injured in attacks, by year" viewBox="0 0 {width} {height}" '
-            f'width="100%">{legend}{"".join(parts)}</svg><p class=caption>Victims only (perpetrators excluded), summed '
-            f'over dated attacks and incidents where a source states the figure. Records per year: {per_year}.</p>')
-
-
-def statistics_svg(statistics: pd.DataFrame, last_year: int) -> str:
-    """One row per indicator: each statement at its reference date (a dot) or over its period (a bar), labelled
-    with the value as stated (a range as low–high, a qualifier as ≥, >, ~ …)."""
-    if statistics.empty:
-        return "<p>No statistics.</p>"
-    mark = {"exact": "", "approximately": "~", "at_least": "≥", "more_than": ">", "at_most": "≤", "less_than": "<"}
-    first = min([d.year for d in statistics["reference_date"].dropna()] + [int(y) for y in statistics["period_start"].dropna()])
-    first = min(first, last_year) - 1
-    indicators = sorted(statistics["indicator"].unique())
-    width, left, row_h, top = 1000, 300, 34, 10
-    x = lambda year: left + (year - first) / (last_year + 1 - first) * (width - left - 30)
-    parts = []
-    for i, indicator in enumerate(indicators):
-        y = top + i * row_h + row_h / 2
-        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{escape(indicator)}</text>'
-                     f'<line x1="{left}" x2="{width - 30}" y1="{y}" y2="{y}" stroke="#eee"/>')
-        marks = []
-        for row in statistics[statistics["indicator"] == indicator].itertuples():
-            stated = (f"{_number(row.value_low)}–{_number(row.value_high)}" if row.qualifier == "range"
-                      else row.qualifier.replace("_", " ") if pd.isna(row.value)  # a vague quantity: words, no number
-                      else f"{mark[row.qualifier]}{_number(row.value)}") + ("%" if row.unit == "per_cent" else "")
-            tip = escape(f"{row.statistic_id}: {stated} {row.unit} — {row.measure}")
-            if not pd.isna(row.reference_date):
-                cx = x(row.reference_date.year + (row.reference_date.dayofyear - 1) / 366)
-                parts.append(f'<circle cx="{cx:.1f}" cy="{y}" r="4" fill="#1f77b4"><title>{tip}</title></circle>')
-            else:
-                cx = x((row.period_start + row.period_end + 1) / 2)
-                parts.append(f'<rect x="{x(row.period_start):.1f}" y="{y - 3}" width="{max(x(row.period_end + 1) - x(row.period_start), 3):.1f}" '
-                             f'height="6" fill="#ff7f0e" fill-opacity="0.6"><title>{tip}</title></rect>')
-            marks.append((cx, stated))
-        right_edge = [float("-inf")] * LABEL_LEVELS  # where the last label written at each level ends
-        for cx, stated in sorted(marks):  # left to right, so a label can only collide with its level's last one
-            half = 3 * len(stated)
-            level = next((k for k in range(LABEL_LEVELS) if right_edge[k] < cx - half - 2), None)
-            if level is None:
-                continue  # too crowded to label: the mark keeps its tooltip
-            right_edge[level] = cx + half
-            dy = (-6 - 10 * (level // 2)) if level % 2 == 0 else (15 + 10 * (level // 2))
-            parts.append(f'<text x="{cx:.1f}" y="{y + dy}" text-anchor="middle" font-size="10">{escape(stated)}</text>')
-    height = top + len(indicators) * row_h + 30
-    parts += _year_axis(x, first, last_year, height - 25, top)
-    return (f'<svg role="img" aria-label="Statistics stated by the sources, by indicator and date" viewBox="0 0 {width} {height}" '
-            f'width="100%">{"".join(parts)}</svg><p class=caption>Each number a source states: a dot at the date of a '
-            'stock ("as of"), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, '
-            '&gt; more than, a–b a range); the units differ by indicator (see the statistics table).</p>')
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def coverage_section(coverage: dict) -> str:
@@ -319,7 +209,7 @@ td.n{{text-align:right}} th{{background:#f6f6f6}} .sides{{display:flex;gap:1rem;
 .side{{flex:1 1 300px;border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}} .side h4{{margin:.2rem 0}}
 blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} footer{{font-size:.85em;color:#555}}
 .note,.caption{{color:#555;font-size:.9em}} .ok{{color:#137333;font-weight:bold}} .bad{{color:#b3261e;font-weight:bold}}
-svg text{{font-family:inherit;font-size:12px}} article{{margin-bottom:1.2rem}}
+figure.chart{{margin:0}} figure.chart svg{{max-width:100%;height:auto}} article{{margin-bottom:1.2rem}}
 </style></head><body><main>
 <h1>{escape(package['title'])}</h1>
 <p>{escape(package['description'])}</p>
@@ -332,21 +222,12 @@ def _section(title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{escape(title)}</h2>\n{body}\n</section>'
 
 
-def _year_axis(x, first: int, last: int, y: float, top: float) -> list[str]:
-    marks = []
-    for year in range(first, last + 1):
-        if year % 5 == 0 or year == first or (year == last and last % 5 >= 3):
-            marks.append(f'<line x1="{x(year):.1f}" x2="{x(year):.1f}" y1="{top}" y2="{y}" stroke="#f0f0f0"/>'
-                         f'<text x="{x(year):.1f}" y="{y + 15}" text-anchor="middle" font-size="11">{year}</text>')
-    return marks
-
-
 def _label(frame: pd.DataFrame, schema: dict, record_id: str) -> str:
     (key,) = primary_key(schema)
     row = frame[frame[key] == record_id]
     for column in ("title", "name", "summary"):
         if column in frame and not row.empty and isinstance(row.iloc[0][column], str):
-            return f"{record_id} ({row.iloc[0][column][:80]})"
+            return f"{record_id} ({shorten(row.iloc[0][column], LABEL_WIDTH)})"
     return record_id
 
 
