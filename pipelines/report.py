@@ -85,9 +85,11 @@ def source_pages(config: Config, package: dict, frames, texts: dict[str, str], r
         group = by_source.get(source_id)
         spans = [] if group is None else [
             passages.Span(int(a), int(b), passages.QUOTE, c, None, str(n),
-                          f"{r} {i} · {f if isinstance(f, str) else 'the record as a whole'} ({c})")
-            for n, (c, r, i, f, a, b) in enumerate(zip(group["citation_id"], group["resource"], group["record_id"],
-                                                       group["field"], group["char_start"], group["char_end"]), 1)]
+                          f"{r} {i} · {f if isinstance(f, str) else 'the record as a whole'} ({c})"
+                          + (f" · how the value follows: {inf}" if isinstance(inf, str) else ""))
+            for n, (c, r, i, f, inf, a, b) in enumerate(zip(
+                group["citation_id"], group["resource"], group["record_id"], group["field"], group["inference"],
+                group["char_start"], group["char_end"]), 1)]
         spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {reason}")
                   for start, end, reason in reviewed_spans(text, source_id, reviewed)]
         pages[source_id] = template.render(source=source, package_title=package["title"], style=style,
@@ -128,7 +130,10 @@ def conflicts_section(frames, schemas) -> str:
         cells = []
         for _, row in group.iterrows():
             quotes = "".join(
-                f"<blockquote>“{escape(by_id.at[c, 'quote'])}”<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
+                f"<blockquote>“{escape(by_id.at[c, 'quote'])}”"
+                + (f"<p class=inference>How the value follows: {escape(by_id.at[c, 'inference'])}</p>"
+                   if isinstance(by_id.at[c, "inference"], str) else "")
+                + f"<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
                 f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
                 for c in row["citation_ids"].split("|"))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
@@ -207,7 +212,7 @@ main{{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}} h1{{font-size:1.6rem}
 table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}}
 td.n{{text-align:right}} th{{background:#f6f6f6}} .sides{{display:flex;gap:1rem;flex-wrap:wrap}}
 .side{{flex:1 1 300px;border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}} .side h4{{margin:.2rem 0}}
-blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} footer{{font-size:.85em;color:#555}}
+blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} footer{{font-size:.85em;color:#555}} .inference{{font-size:.9em;color:#8a4b00;margin:.2rem 0}}
 .note,.caption{{color:#555;font-size:.9em}} .ok{{color:#137333;font-weight:bold}} .bad{{color:#b3261e;font-weight:bold}}
 figure.chart{{margin:0}} figure.chart svg{{max-width:100%;height:auto}} article{{margin-bottom:1.2rem}}
 </style></head><body><main>

@@ -290,3 +290,15 @@ def test_every_source_has_a_static_page_with_an_anchor_on_each_citation_and_the_
     for path, citation_id in links:
         assert f'id="{citation_id}"' in (reports / path).read_text(encoding="utf-8")
     assert not re.search(r'href="[^"]*sources/[^"]+\.txt', overview), "a quote still links to the raw text"
+
+
+def test_every_inference_is_shown_with_its_quote_on_the_source_page(mini_built):
+    import html
+
+    config = load_config(mini_built)
+    with open(config.path("data_dir") / "citations.csv", encoding="utf-8") as handle:
+        inferred = [c for c in csv.DictReader(handle) if c["inference"]]
+    assert inferred, "the fixture has no citation with an inference"
+    for citation in inferred:
+        page = (config.path("reports_dir") / "sources" / f"{citation['source_id']}.html").read_text(encoding="utf-8")
+        assert f"how the value follows: {citation['inference']}" in html.unescape(page), citation["citation_id"]
