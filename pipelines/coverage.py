@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import Problems, run_stage, shown, stage_arguments
 from .fileio import bulk_objects, read_batches, write_json_atomic
-from .sentences import read_review, split_clauses, split_sentences
+from .sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
 
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
               "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
@@ -61,7 +61,7 @@ def run(config: Config) -> dict:
             if not (_FACT.search(sentence) or mentions.found_in(sentence)):
                 continue
             counts["fact_bearing_sentences"] += 1
-            whole_reviewed = (source_id, start) in reviewed
+            whole_reviewed = (source_id, start) in reviewed and whole_sentence(reviewed[(source_id, start)])
             for a, b in split_clauses(text, start, end):
                 clause = text[a:b]
                 if not (_FACT.search(clause) or mentions.found_in(clause)):
@@ -78,6 +78,11 @@ def run(config: Config) -> dict:
             if review_source == source_id and start not in starts:
                 summary["stale_reviews"].append({**entry, "problem": "no fact-bearing sentence or clause starts at "
                                                  "this offset"})
+        for start, end, _ in reviewed_spans(text, source_id, reviewed):
+            if cited[end] > cited[start]:
+                summary["stale_reviews"].append({**reviewed[(source_id, start)], "problem": (
+                    f"a record cites this passage now (characters {start}-{end}), which the review says holds no "
+                    "table fact: delete the review entry (or, if the citation is wrong, the citation)")})
         summary["sources"][source_id] = counts
 
     # Save

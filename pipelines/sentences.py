@@ -8,7 +8,10 @@ from pathlib import Path
 from .errors import Problems, shown
 from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 
-REVIEW_KEYS = {"source_id", "start", "begins", "reason"}
+REVIEW_KEYS = {"source_id", "start", "begins", "reason", "scope"}
+# What an entry decides: the whole sentence starting at `start` (the default for an entry at a sentence's start), or
+# only the clause starting there (`scope: clause`; always so for an entry inside a sentence).
+SCOPES = ("sentence", "clause")
 # A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
 _ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
                   "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
@@ -51,8 +54,14 @@ def reviewed_spans(text: str, source_id: str, reviewed: dict[tuple[str, int], di
     sentences = split_sentences(text)
     ends = dict(sentences)
     clause_ends = {a: b for start, end in sentences for a, b in split_clauses(text, start, end)}
-    return sorted((start, ends.get(start) or clause_ends[start], entry["reason"])
+    return sorted((start, clause_ends[start] if start not in ends or not whole_sentence(entry) else ends[start],
+                   entry["reason"])
                   for (s, start), entry in reviewed.items() if s == source_id and (start in ends or start in clause_ends))
+
+
+def whole_sentence(entry: dict) -> bool:
+    """Whether a review entry at a sentence's start decides the whole sentence, not only its first clause."""
+    return entry.get("scope", "sentence") == "sentence"
 
 
 def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
@@ -76,6 +85,8 @@ def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problem
             problems.add(where, record, "begins", f"the source does not read {shown(begins)} at character {start}: "
                          f"it reads {shown(text[start:start + 60] if isinstance(start, int) else '')}; the text or the "
                          "entry has changed: review the sentence again")
+        elif item.get("scope", "sentence") not in SCOPES:
+            problems.add(where, record, "scope", f"expected one of {list(SCOPES)}, found {shown(item.get('scope'))}")
         elif not isinstance(item.get("reason"), str) or not item["reason"].strip():
             problems.add(where, record, "reason", "say why the sentence holds no fact for a table")
         elif (item["source_id"], start) in reviewed:

@@ -90,3 +90,35 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
                       "Beslan is outside the tables' scope\n", encoding="utf-8")
     counts = run(config)["sources"]["s"]
     assert counts["undecided"] == [] and (counts["cited"], counts["reviewed"]) == (1, 1)
+
+
+def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_record_cites(tmp_path):
+    import json
+
+    from pipelines.config import Config
+    from pipelines.coverage import run
+
+    text = "In 2013 a court sat in Astana, and in 2014 another court sat in Almaty. Nothing else."
+    (tmp_path / "ingested").mkdir()
+    (tmp_path / "ingested" / "s.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "ingested" / "sources.json").write_text(json.dumps([{"source_id": "s"}]), encoding="utf-8")
+    (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
+    paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
+    config = Config(tmp_path, {"paths": paths})
+
+    def counts(quote, scope):
+        start = text.index(quote) if quote else 0
+        rows = [{"source_id": "s", "char_start": start, "char_end": start + len(quote)}] if quote else []
+        (tmp_path / "citations.jsonl").write_text("".join(json.dumps([r]) + "\n" for r in rows), encoding="utf-8")
+        (tmp_path / "reviewed.yaml").write_text("- source_id: s\n  start: 0\n  begins: In 2013 a court\n"
+                                                + (f"  scope: {scope}\n" if scope else "") + "  reason: r\n", encoding="utf-8")
+        return run(config)
+
+    whole = counts("", None)["sources"]["s"]
+    assert (whole["reviewed"], whole["undecided"]) == (2, [])  # the whole sentence, both clauses
+    clause = counts("", "clause")["sources"]["s"]
+    assert clause["reviewed"] == 1 and [u["sentence"] for u in clause["undecided"]] == ["and in 2014 another court sat in Almaty."]
+    summary = counts("In 2013 a court sat in Astana", "clause")
+    assert [e["start"] for e in summary["stale_reviews"]] == [0]  # a record cites what the review says holds no fact
+    assert "a record cites this passage now" in summary["stale_reviews"][0]["problem"]
