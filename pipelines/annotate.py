@@ -1,4 +1,5 @@
-"""Stage annotate: every citation as a W3C Web Annotation (JSON-LD), one annotation collection for the package.
+"""Every citation as a W3C Web Annotation (JSON-LD), one annotation collection for the package (written by the
+package stage beside the tables it publishes).
 
 Each annotation's target is the cited source (its URL, or its file in the package where it has none; its sha256
 as an RFC 6920 `ni:` URI) narrowed by a TextQuoteSelector (the quote, with up to `annotations.context_chars`
@@ -13,30 +14,27 @@ from __future__ import annotations
 import base64
 import json
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
+from .config import Config
+from .errors import Problems
 from .fileio import write_text_atomic
 from .schemas import load_schema, read_table
 
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 
-def run(config: Config) -> None:
-    # Load
+def write_annotations(config: Config, path) -> None:
+    """The annotation collection of the built tables, written to `path`; raises BuildError naming any citation whose
+    quote is not at its offsets."""
     tables_dir, ingested = config.path("tables_dir"), config.path("ingested_dir")
     citations, sources = (read_table(tables_dir / f"{t}.csv", load_schema(config.path("schemas_dir"), t))[0]
                           for t in ("citations", "sources"))
     texts = {s: (ingested / f"{s}.txt").read_text(encoding="utf-8") for s in sources["source_id"]}
-
-    # Process
     problems = Problems()
     collection = annotation_collection(config.params["package"], citations.iter_rows(named=True),
                                        {s["source_id"]: s for s in sources.iter_rows(named=True)}, texts,
                                        int(config.params["annotations"]["context_chars"]), problems)
-    problems.raise_if_any("annotate")
-
-    # Save
-    write_text_atomic(config.path("annotations"), json.dumps(collection, ensure_ascii=False, indent=1) + "\n")
+    problems.raise_if_any("package")
+    write_text_atomic(path, json.dumps(collection, ensure_ascii=False, indent=1) + "\n")
 
 
 def annotation_collection(package: dict, citations, sources: dict[str, dict], texts: dict[str, str], context: int,
@@ -108,12 +106,3 @@ def annotation(citation: dict, source: dict, text: str, context: int) -> dict:
 def ni_sha256(hex_digest: str) -> str:
     """The RFC 6920 name of content with this SHA-256 digest: ni:///sha-256;<base64url, unpadded>."""
     return "ni:///sha-256;" + base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode("ascii").rstrip("=")
-
-
-def main(argv: list[str] | None = None) -> None:
-    stage_arguments("annotate", __doc__).parse_args(argv)
-    run_stage("annotate", lambda: run(load_config()))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from . import geocode
 from .config import Config, load_config
 from .errors import Problems, run_stage, stage_arguments
-from .fileio import LOCATIONS, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
+from .fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
 from .records import Record, read_loaded
 from .schemas import (canonical, canonical_cell, cell_value, compatible, derived_fields, fields_by_name, load_schema,
                       parse_partial_date, precision_of, primary_key)
@@ -22,7 +23,6 @@ def run(config: Config) -> None:
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
     records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
-    derived = json.loads(config.path("places").read_text(encoding="utf-8"))["cells"]
 
     # Process
     locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}
@@ -31,7 +31,8 @@ def run(config: Config) -> None:
     for table, table_records in records.items():
         fields, precisions = fields_by_name(schemas[table]), precision_of(schemas[table])
         tables[table] = [record_row(record, fields, precisions, problems) for record in table_records]
-    join_derived(tables, schemas, derived, config.params["paths"]["places"], problems)
+    places = geocode.derive(config, records)
+    join_derived(tables, schemas, places["cells"], "geocode", problems)
     problems.raise_if_any("build")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
 
@@ -43,6 +44,7 @@ def run(config: Config) -> None:
             rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in key])
             write_csv(staging / f"{table}.csv", header, rows)
         write_json_atomic(staging / LOCATIONS, locations, compact=True)
+        write_json_atomic(staging / PLACES, places)
 
 
 def record_row(record: Record, fields: dict[str, dict], precisions: dict[str, str], problems: Problems) -> dict:

@@ -7,16 +7,23 @@ datasets site). `static_svg` is the one post-step that makes both work in a page
 <title> (which the browser shows on hover) and links are made relative again. Anything left pointing off the
 machine stops the build.
 
-Altair and vl-convert are imported inside `render`: only the report stage pays for them.
+Altair and vl-convert are imported only to draw: each figure's SVG is kept in an SvgCache keyed by the figure's
+inputs (its rows and bounds), this module's code and the two libraries' versions, so an edit that changes no chart
+draws nothing and imports neither.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from html import escape
+from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 
 from .errors import BuildError, Problem
+from .fileio import write_json_atomic
 from .schemas import precision_of, primary_key
 from .wording import date_as_known, shorten, year_span
 
@@ -36,14 +43,13 @@ QUALIFIER_WORDS = {"exact": "", "approximately": "about ", "at_least": "at least
                    "at_most": "at most ", "less_than": "less than "}
 
 
-def timeline_figure(frames: dict, schemas: dict, last_year: int) -> str:
+def timeline_figure(frames: dict, schemas: dict, last_year: int, svgs: "SvgCache") -> str:
     """One mark per dated record at its date, a row per table; each mark names its record and links to the passage
     that backs the date."""
     rows = timeline_rows(frames, schemas)
     first = min([FIRST_YEAR] + [int(r["x"]) for r in rows])
-    import altair as alt
-
-    chart = alt.Chart(alt.Data(values=rows), width=WIDTH, height=alt.Step(10)).mark_point(
+    undated = ", ".join(f"{t.replace('_', ' ')} {n}" for t, c in TIMELINE.items() if (n := int(frames[t][c].isna().sum())))
+    svg = svgs.draw("timeline", [rows, first, last_year], lambda alt: alt.Chart(alt.Data(values=rows), width=WIDTH, height=alt.Step(10)).mark_point(
         filled=True, size=45, opacity=0.85, cursor="pointer").encode(
         x=_year_axis(alt, first, last_year + 1),
         y=alt.Y("row:N", title=None, scale=alt.Scale(domain=_timeline_rows_with_gaps(rows)),
@@ -51,9 +57,8 @@ def timeline_figure(frames: dict, schemas: dict, last_year: int) -> str:
                               labelPadding=6, domain=False, ticks=False, grid=False)),
         color=alt.Color("table:N", legend=None, scale=alt.Scale(domain=[t.replace("_", " ") for t in COLOURS],
                                                                   range=list(COLOURS.values()))),
-        href="href:N", description="label:N")
-    undated = ", ".join(f"{t.replace('_', ' ')} {n}" for t, c in TIMELINE.items() if (n := int(frames[t][c].isna().sum())))
-    return _figure(render(chart, "timeline"),
+        href="href:N", description="label:N"))
+    return _figure(svg,
                    "One mark per dated record at its date (the first day of what is known); hover a mark for the "
                    "record, click it for the passage of its source that states the date."
                    + (f" Not shown, undated: {escape(undated)}." if undated else ""))
@@ -114,21 +119,19 @@ def record_name(table: str, record: dict, organizations: dict[str, str]) -> str:
     return shorten(name, NAME_WIDTH)
 
 
-def attacks_figure(attacks: pd.DataFrame, last_year: int) -> str:
+def attacks_figure(attacks: pd.DataFrame, last_year: int, svgs: "SvgCache") -> str:
     """Dated attacks and incidents per year, in Kazakhstan or abroad (attacks.country)."""
     rows = attacks_rows(attacks)
-    import altair as alt
-
     places = [p for p in PLACES if any(r["place"] == p for r in rows)]
-    chart = alt.Chart(alt.Data(values=rows), width=WIDTH, height=160).mark_bar(stroke="white", strokeWidth=1).encode(
+    svg = svgs.draw("attacks by year", [rows, last_year], lambda alt: alt.Chart(alt.Data(values=rows), width=WIDTH, height=160).mark_bar(stroke="white", strokeWidth=1).encode(
         x=_year_axis(alt, FIRST_YEAR, last_year + 1), x2="x_end:Q",
         y=alt.Y("top:Q", title="attacks and incidents", axis=alt.Axis(format="d", tickMinStep=1, titleFontWeight="normal")),
         y2="bottom:Q",
         color=alt.Color("place:N", scale=alt.Scale(domain=places, range=[PLACES[p] for p in places]),
                         legend=alt.Legend(title=None, orient="top", direction="horizontal")),
-        description="label:N")
+        description="label:N"))
     undated = int(attacks["date"].isna().sum())
-    return _figure(render(chart, "attacks by year"),
+    return _figure(svg,
                    "Attacks and incidents involving Kazakh nationals, by the year of their date; in Kazakhstan or "
                    "abroad as attacks.country says. Hover a bar for the records and the victims killed where a source "
                    "states the figure." + (f" Not shown, undated: {undated}." if undated else ""))
@@ -152,7 +155,7 @@ def attacks_rows(attacks: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def statistics_figure(statistics: pd.DataFrame) -> str:
+def statistics_figure(statistics: pd.DataFrame, svgs: "SvgCache") -> str:
     """Every statement of a number, one row each, in one panel per unit: a dot at the date of a stock, a bar over
     the years of a flow, labelled with the value as the source states it (in words where it gives no number)."""
     if statistics.empty:
@@ -161,8 +164,14 @@ def statistics_figure(statistics: pd.DataFrame) -> str:
     first = int(min(r["x"] for r in rows)) - 1
     last = int(max(r["x_end"] for r in rows)) + 2  # room for the last label
     units = [u for u, _ in sorted(pd.Series([r["unit"] for r in rows]).value_counts().items(), key=lambda u: (-u[1], u[0]))]
-    import altair as alt
+    return _figure(svgs.draw("statistics", [rows, first, last, units], lambda alt: _statistics_chart(alt, rows, first, last, units)),
+                   "Each number a source states, one row each, grouped by unit: a dot at the date of a stock "
+                   "(“as of”), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, "
+                   "&gt; more than, a–b a range, words where the source gives no number); hover a mark for the "
+                   "statistic and what it counts.")
 
+
+def _statistics_chart(alt, rows: list[dict], first: int, last: int, units: list[str]):
     base = alt.Chart(width=WIDTH, height=alt.Step(17)).encode(
         x=_year_axis(alt, first, last),
         y=alt.Y("row:N", title=None, sort=[r["row"] for r in rows],
@@ -176,16 +185,11 @@ def statistics_figure(statistics: pd.DataFrame) -> str:
         x2="x_end:Q", description="label:N")
     labels = base.mark_text(align="left", baseline="middle", dx=6, fontSize=10, aria=False).encode(
         x=_year_axis(alt, first, last, field="x_end"), text="stated:N")
-    chart = alt.layer(stocks, flows, labels, data=alt.Data(values=rows)).facet(
+    return alt.layer(stocks, flows, labels, data=alt.Data(values=rows)).facet(
         row=alt.Row("unit:N", sort=units, title=None,
                     header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelFontSize=12,
                                       labelFontWeight="bold"))
     ).resolve_scale(y="independent").properties(spacing=14)
-    return _figure(render(chart, "statistics"),
-                   "Each number a source states, one row each, grouped by unit: a dot at the date of a stock "
-                   "(“as of”), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, "
-                   "&gt; more than, a–b a range, words where the source gives no number); hover a mark for the "
-                   "statistic and what it counts.")
 
 
 def statistics_rows(statistics: pd.DataFrame) -> list[dict]:
@@ -235,6 +239,39 @@ def render(chart, name: str) -> str:
 
     spec = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
     return static_svg(vl_convert.vegalite_to_svg(spec), name)
+
+
+class SvgCache:
+    """The SVG of each figure, kept in a file between runs (not a DVC output: it only saves time) and keyed by what
+    the figure is drawn from, so that a figure whose inputs did not change is not drawn again."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.used = path, {}
+        try:
+            self.kept = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
+        except (OSError, ValueError):
+            self.kept = {}
+        self.loaded = set(self.kept)
+
+    def draw(self, name: str, inputs, chart_of) -> str:
+        """The figure's SVG: kept, or drawn with `chart_of(altair)`, rendered and kept."""
+        key = hashlib.sha256(json.dumps([name, inputs, _stamp()], sort_keys=True, default=str).encode()).hexdigest()
+        if key not in self.kept:
+            import altair as alt
+
+            self.kept[key] = render(chart_of(alt), name)
+        self.used[key] = self.kept[key]
+        return self.used[key]
+
+    def save(self) -> None:
+        """Keep the figures of this run only."""
+        if self.path is not None and set(self.used) != self.loaded:
+            write_json_atomic(self.path, self.used, compact=True)
+
+
+def _stamp() -> list[str]:
+    return [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), metadata.version("altair"),
+            metadata.version("vl-convert-python")]
 
 
 _LABELLED_MARK = re.compile(r'<(path|rect|circle|line|image)\b([^<>]*?\saria-label="([^"]*)"[^<>]*?)/>')

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 # Beside the built tables: where each record and citation was written (records/<table>.yaml:<line>), so that
 # the validate stage can point a curator at the line to edit rather than at a table row.
 LOCATIONS = "locations.json"
+PLACES = "places.json"  # beside the tables: the coordinates derived from the gazetteer, its name and the warnings
 
 
 @contextmanager

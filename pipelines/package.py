@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import shutil
 
+from .annotate import write_annotations
 from .config import Config, load_config
 from .descriptor import ANNOTATIONS, package as package_descriptor
 from .errors import Problems, run_stage, stage_arguments
-from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
+from .fileio import PLACES, replace_dir_atomic, sha256_file, write_json_atomic
 
 
 def run(config: Config) -> None:
@@ -15,7 +16,7 @@ def run(config: Config) -> None:
     # quality stage first: it writes its results only when every correctness expectation holds)
     validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
-    gazetteer = json.loads(config.path("places").read_text(encoding="utf-8"))["gazetteer"]
+    gazetteer = json.loads((config.path("tables_dir") / PLACES).read_text(encoding="utf-8"))["gazetteer"]
     problems = Problems()
     for table in config.all_tables:
         path = config.path("tables_dir") / f"{table}.csv"
@@ -28,7 +29,7 @@ def run(config: Config) -> None:
     with replace_dir_atomic(data_dir) as staging:
         for table in config.all_tables:
             shutil.copyfile(config.path("tables_dir") / f"{table}.csv", staging / f"{table}.csv")
-        shutil.copyfile(config.path("annotations"), staging / ANNOTATIONS["file"])
+        write_annotations(config, staging / ANNOTATIONS["file"])
     write_json_atomic(config.path("datapackage"), package_descriptor(config, data_dir, sources, gazetteer=gazetteer))
 
 

@@ -23,13 +23,32 @@ from .config import Config, load_config
 from .errors import Problems, run_stage, stage_arguments
 from .fileio import write_json_atomic
 from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table
-from .sentences import read_review, reviewed_spans, split_sentences
+from .sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 # Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
 STATIC_MOUNT = "assets"
 
 _SOURCE_KEY = [{"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}}]
+
+
+def _span_table(title: str, description: str, unit: str, *fields: dict) -> dict:
+    """A portal table of spans of the normalized source texts (a source, a start and an end), and `fields`."""
+    return {
+        "title": title, "description": description,
+        "fields": [
+            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
+             "constraints": {"required": True}},
+            {"name": "start", "type": "integer", "description": f"Offset of the {unit}'s first character in the "
+             "normalized text.", "constraints": {"required": True}},
+            {"name": "end", "type": "integer", "description": "Offset just past its last character.",
+             "constraints": {"required": True}},
+            *fields,
+        ],
+        "primaryKey": ["source_id", "start"], "foreignKeys": _SOURCE_KEY,
+    }
+
+
 # Tables of the portal only, in the form of a Table Schema so that they are created like the published ones.
 # The package does not publish them: the texts are in sources/ and their offsets in citations.
 PORTAL_TABLES = {
@@ -44,39 +63,17 @@ PORTAL_TABLES = {
         ],
         "primaryKey": ["source_id"], "foreignKeys": _SOURCE_KEY,
     },
-    "source_sentences": {
-        "title": "Source sentences",
-        "description": "Every sentence of every source, as the coverage review splits them, with the reviewer's "
-                       "reason where the review decided that the sentence holds no fact for any table.",
-        "fields": [
-            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
-             "constraints": {"required": True}},
-            {"name": "start", "type": "integer", "description": "Offset of the sentence's first character in the "
-             "normalized text.", "constraints": {"required": True}},
-            {"name": "end", "type": "integer", "description": "Offset just past its last character.",
-             "constraints": {"required": True}},
-            {"name": "sentence", "type": "string", "description": "The sentence.", "constraints": {"required": True}},
-            {"name": "review", "type": "string", "description": "Why the coverage review (sources/reviewed.yaml) "
-             "decided that the sentence holds no table fact; empty for sentences it did not review."},
-        ],
-        "primaryKey": ["source_id", "start"], "foreignKeys": _SOURCE_KEY,
-    },
-    "source_reviews": {
-        "title": "Reviewed passages",
-        "description": "Every sentence or clause of a source that the coverage review (sources/reviewed.yaml) decided "
-                       "holds no fact for any table, with the reviewer's reason: marked on the source pages.",
-        "fields": [
-            {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
-             "constraints": {"required": True}},
-            {"name": "start", "type": "integer", "description": "Offset of the passage's first character in the "
-             "normalized text.", "constraints": {"required": True}},
-            {"name": "end", "type": "integer", "description": "Offset just past its last character.",
-             "constraints": {"required": True}},
-            {"name": "reason", "type": "string", "description": "Why it holds no table fact.",
-             "constraints": {"required": True}},
-        ],
-        "primaryKey": ["source_id", "start"], "foreignKeys": _SOURCE_KEY,
-    },
+    "source_sentences": _span_table(
+        "Source sentences", "Every sentence of every source, as the coverage review splits them, with the reviewer's "
+        "reason where the review decided that the whole sentence holds no fact for any table.", "sentence",
+        {"name": "sentence", "type": "string", "description": "The sentence.", "constraints": {"required": True}},
+        {"name": "review", "type": "string", "description": "Why the coverage review (sources/reviewed.yaml) "
+         "decided that the sentence holds no table fact; empty for sentences it did not review whole."}),
+    "source_reviews": _span_table(
+        "Reviewed passages", "Every sentence or clause of a source that the coverage review (sources/reviewed.yaml) "
+        "decided holds no fact for any table, with the reviewer's reason: marked on the source pages.", "passage",
+        {"name": "reason", "type": "string", "description": "Why it holds no table fact.",
+         "constraints": {"required": True}}),
 }
 
 
@@ -116,9 +113,14 @@ def run(config: Config) -> None:
 
 
 def sentence_rows(texts: dict[str, str], reviewed: dict[tuple[str, int], dict]) -> list[tuple]:
-    """(source_id, start, end, sentence, review reason or None) of every sentence of every source. A review entry
-    whose sentence is gone is the coverage stage's to report; here it marks nothing."""
-    return [(source_id, start, end, text[start:end], reviewed.get((source_id, start), {}).get("reason"))
+    """(source_id, start, end, sentence, review reason or None) of every sentence of every source: the reason of an
+    entry that decides the whole sentence (source_reviews holds every reviewed passage). A review entry whose
+    sentence is gone is the coverage stage's to report; here it marks nothing."""
+    def reason(source_id: str, start: int) -> str | None:
+        entry = reviewed.get((source_id, start))
+        return entry["reason"] if entry is not None and whole_sentence(entry) else None
+
+    return [(source_id, start, end, text[start:end], reason(source_id, start))
             for source_id, text in sorted(texts.items()) for start, end in split_sentences(text)]
 
 

@@ -47,13 +47,14 @@ def run(config: Config) -> None:
     reports = config.path("reports_dir")
     pages = source_pages(config, package, frames, texts, reviewed)
     last_year = int(package["created"][:4])
+    svgs = charts.SvgCache(config.path("charts_cache"))
     page = "\n".join([
         _head(package),
         _section("Tables", table_overview(config, frames, schemas, reports)),
         _section("Where the sources disagree", conflicts_section(frames, schemas)),
-        _section("Timeline", charts.timeline_figure(frames, schemas, last_year)),
-        _section("Attacks by year", charts.attacks_figure(frames["attacks"], last_year)),
-        _section("Statistics over time", charts.statistics_figure(frames["statistics"])),
+        _section("Timeline", charts.timeline_figure(frames, schemas, last_year, svgs)),
+        _section("Attacks by year", charts.attacks_figure(frames["attacks"], last_year, svgs)),
+        _section("Statistics over time", charts.statistics_figure(frames["statistics"], svgs)),
         _section("Source coverage", coverage_section(coverage)),
         _section("Validation", validation_section(package, validation, quality, conformance)),
         "</main></body></html>",
@@ -65,6 +66,7 @@ def run(config: Config) -> None:
             (folder / f"{source_id}.html").write_text(html, encoding="utf-8")
             (folder / f"{source_id}.html").chmod(0o644)
     write_text_atomic(reports / "index.html", page)
+    svgs.save()
 
 
 def source_pages(config: Config, package: dict, frames, texts: dict[str, str], reviewed: dict) -> dict[str, str]:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
 PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
-STAGES = ["ingest", "cite", "geocode", "build", "validate", "annotate", "quality", "package", "conformance", "coverage",
+STAGES = ["ingest", "cite", "build", "validate", "quality", "package", "conformance", "coverage",
           "report"]
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from conftest import copy_project, env, run_stages
 
-STAGES = ["ingest", "cite", "geocode", "build"]
+STAGES = ["ingest", "cite", "build"]
 
 
 def coverage_check(project) -> subprocess.CompletedProcess:

@@ -64,7 +64,7 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     result = command(project, "build")
     summarized(result, "Changes since the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
     # citation reads only the package metadata: a record edit does not rerun it
-    assert ran(result) == {"cite", "geocode", "build", "validate", "annotate", "quality", "package", "conformance", "coverage",
+    assert ran(result) == {"cite", "build", "validate", "quality", "package", "conformance", "coverage",
                            "report", "portal"}, result.stdout
     published = (project / "data" / "attacks.csv").read_text(encoding="utf-8")
     assert "(edited)" in published
@@ -77,7 +77,7 @@ def test_checks_between_edits_run_up_to_validate_and_publish_nothing(project):
     path.write_text(original.replace("summary: ", "summary: Checked, ", 1), encoding="utf-8")
     result = command(project, "check")
     summarized(result, "nothing published", "Differences from the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
-    assert ran(result) == {"cite", "geocode", "build", "validate"}, result.stdout
+    assert ran(result) == {"cite", "build", "validate"}, result.stdout
     assert snapshot(project) == before
     path.write_text(original.replace("quote: ", "quote: Not in the source ", 1), encoding="utf-8")
     result = command(project, "check")

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pandas as pd
@@ -91,3 +92,24 @@ def test_render_draws_an_altair_chart_to_static_svg():
     svg = charts.render(chart, "test")
     assert svg.startswith("<svg") and "<title>one &amp; only</title>" in svg and 'xlink:href="sources/s.html#c"' in svg
     assert "vega.github.io" not in svg and 'font-family="sans-serif"' in svg
+
+
+def test_a_figure_whose_inputs_did_not_change_is_not_drawn_again(tmp_path):
+    drawn = []
+
+    def chart_of(alt):
+        drawn.append(1)
+        return alt.Chart(alt.Data(values=[{"x": 1, "label": "a"}])).mark_point().encode(x="x:Q", description="label:N")
+
+    path = tmp_path / "charts-cache.json"
+    first = charts.SvgCache(path)
+    svg = first.draw("test", [[{"x": 1}], 2020], chart_of)
+    first.draw("other", [[{"x": 2}], 2020], chart_of)
+    first.save()
+    assert len(drawn) == 2 and "<svg" in svg
+    again = charts.SvgCache(path)
+    assert again.draw("test", [[{"x": 1}], 2020], chart_of) == svg and len(drawn) == 2  # from the file, not drawn
+    again.draw("test", [[{"x": 1}], 2021], chart_of)  # other inputs: drawn
+    assert len(drawn) == 3
+    again.save()
+    assert len(json.loads(path.read_text(encoding="utf-8"))) == 2  # only this run's figures are kept
