@@ -5,6 +5,7 @@
   static report uses too);
 - list columns that refer to another table (x-list-reference in the Table Schema, e.g. prosecutions.provision_ids)
   and the record_id of citations and conflicts rendered as links to the records;
+- every source marked once, at start-up, and kept (the database is served immutable);
 - the results of datasette-search-all's /-/search page, searched here so that every hit links to its record's
   page, and a sentence of a source to its place on the source's page.
 The templates fetch the rows they show with datasette-template-sql's sql(); this plugin renders, and searches.
@@ -69,6 +70,21 @@ async def _source_text(datasette, database: str, source_id: str) -> Markup:
             _RENDERED.pop(next(iter(_RENDERED)))
         _RENDERED[key] = await _mark_source(datasette, db, database, source_id)
     return _RENDERED[key]
+
+
+@hookimpl
+def startup(datasette):
+    """Mark every source before the first request (Datasette awaits this before it serves): the first request of a
+    source page then costs what any other does, even for a source with tens of thousands of citations."""
+    async def mark_every_source():
+        for database, db in datasette.databases.items():
+            if "source_texts" not in await db.table_names():
+                continue
+            sources = (await db.execute("select source_id from source_texts order by source_id")).rows
+            for (source_id,) in sources[:_RENDERED_KEPT]:
+                await _source_text(datasette, database, source_id)
+
+    return mark_every_source
 
 
 async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
