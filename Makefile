@@ -70,7 +70,7 @@ portal: build ## serve the package in a local data portal (Datasette) on http://
 release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite, the report and SHA256SUMS
 	@$(RUN) python -m pipelines release
 
-screenshots: build browser ## PNG screenshots of a record, a source and a table page of the portal in docs/img/
+screenshots: build browser ## PNG screenshots of a record, a source and a table page and the attacks map of the portal in docs/img/
 	$(RUN) python -m portal.screenshots
 
 lock: env ## re-resolve requirements.in into requirements.lock

@@ -75,7 +75,7 @@ def measured(project: Path, code: str, *args: str) -> tuple[float, float]:
 
 REFERENCES = ("org_id", "court_org_id", "perpetrator_org_id", "reported_by_org_id", "programme_id", "amends_law_id",
               "law_id", "successor_provision_id", "attack_id")
-LIST_REFERENCES = ("provision_ids",)
+LIST_REFERENCES = ("provision_ids", "distinct_from")  # lists of ids (x-list-reference)
 RENAMED = ("name", "title", "city", "measure", "charges", "article", "defendants", "aliases")
 
 

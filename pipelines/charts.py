@@ -174,7 +174,9 @@ def statistics_figure(statistics: pd.DataFrame, svgs: "SvgCache") -> str:
 def _statistics_chart(alt, rows: list[dict], first: int, last: int, units: list[str]):
     base = alt.Chart(width=WIDTH, height=alt.Step(17)).encode(
         x=_year_axis(alt, first, last),
-        y=alt.Y("row:N", title=None, sort=[r["row"] for r in rows],
+        # sorted by a field, not by a list of every row: Vega compiles a list into one expression, which overflows
+        # its stack at a few thousand rows
+        y=alt.Y("row:N", title=None, sort=alt.EncodingSortField("order", op="min"),
                 axis=alt.Axis(labelExpr="split(datum.value, '|')[0]", labelFontSize=11, ticks=False, domain=False,
                               labelLimit=260, grid=True, bandPosition=0, gridColor="#ddd",  # a line above each indicator
                               gridOpacity={"condition": {"test": "split(datum.value, '|')[0] != ''", "value": 1},
@@ -206,7 +208,7 @@ def statistics_rows(statistics: pd.DataFrame) -> list[dict]:
                 # one row per statement; the axis shows the indicator on its first row only
                 "row": f"{indicator.replace('_', ' ') if i == 0 else ''}|{s['statistic_id']}",
                 "unit": unit, "kind": "stock" if stock else "flow", "x": x,
-                "x_end": x if stock else float(s["period_end"]) + 1, "stated": stated_value(s),
+                "x_end": x if stock else float(s["period_end"]) + 1, "stated": stated_value(s), "order": len(rows),
                 "label": f"{s['statistic_id']}: {stated_in_words(s)} — {s['measure']} ({when})"})
     return rows
 

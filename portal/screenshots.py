@@ -1,5 +1,6 @@
-"""Screenshots of the portal for docs/portal.md: a record page, a source page and a table page, taken by headless
-Chromium from a Datasette started on the built portal (`make screenshots`, after `make build`)."""
+"""Screenshots of the portal for the README and docs/portal.md: a record page, a source page, a table page and the
+map of the attacks, taken by headless Chromium from a Datasette started on the built portal (`make screenshots`).
+The map's background tiles come from the network, which the machine may not have: its markers show all the same."""
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,10 @@ from pipelines.portal import running_server
 # (file name, page under the database, window height)
 PAGES = [("record-page.png", "attacks/attack-2011-taraz", 1700),
          ("source-page.png", "sources/caravanserai-bogatik-2017", 1500),
-         ("table-page.png", "attacks", 1000)]
+         ("table-page.png", "attacks", 1000),
+         ("attacks-map.png", "attacks", 2300)]
 CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--hide-scrollbars"]
+            "--hide-scrollbars", "--virtual-time-budget=15000"]  # time for the map's script to draw its markers
 
 
 def main() -> None:
