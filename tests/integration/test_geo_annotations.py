@@ -176,6 +176,7 @@ class Markers(HTMLParser):
             self._in_cluster = False
 
 
+@pytest.mark.browser
 def test_the_attacks_page_has_one_map_marker_per_placed_attack(built, tmp_path):
     portal = load_config(built).path("portal_dir")
     database = portal / load_config(built).params["portal"]["database"]

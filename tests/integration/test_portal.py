@@ -174,6 +174,7 @@ def _lands_on_highlight(page: str, citation_id: str) -> bool:
 
 
 @pytest.mark.parametrize("table", CURATED)
+@pytest.mark.browser
 def test_a_record_page_shows_every_cited_field_with_its_quote_its_source_and_a_link_to_the_passage(
         portal, datasette, table):
     (record_id,) = _rows(portal, "SELECT record_id FROM citations WHERE resource = ? GROUP BY record_id "
@@ -193,6 +194,7 @@ def test_a_record_page_shows_every_cited_field_with_its_quote_its_source_and_a_l
 
 
 @pytest.mark.parametrize("source_id", sorted(p.stem for p in (ROOT / "sources").glob("*.txt")))
+@pytest.mark.browser
 def test_a_source_page_has_an_anchor_on_every_citation_and_marks_the_reviewed_sentences(portal, datasette, source_id):
     page = _source_page(f"{datasette}/sources/{source_id}")
     citations = _rows(portal, "SELECT citation_id FROM citations WHERE source_id = ?", source_id)
@@ -203,6 +205,7 @@ def test_a_source_page_has_an_anchor_on_every_citation_and_marks_the_reviewed_se
     assert reviews and {f"Reviewed, no table fact: {r['reason']}" for r in reviews} <= marked  # sentences and clauses
 
 
+@pytest.mark.browser
 def test_the_search_finds_a_record_by_its_name_and_a_source_passage_by_a_phrase(portal, datasette):
     base = datasette.rsplit("/", 1)[0]
     page = dom(f"{base}/-/search?q={urllib.parse.quote('Tablighi Jamaat')}")
@@ -217,6 +220,7 @@ def test_the_search_finds_a_record_by_its_name_and_a_source_passage_by_a_phrase(
     assert f'<span class="anchor" id="s-{sentence["start"]}"></span>' in source
 
 
+@pytest.mark.browser
 def test_list_references_and_conflicts_on_a_record_page(portal, datasette):
     case = _rows(portal, "SELECT case_id, provision_ids FROM prosecutions WHERE provision_ids LIKE '%|%' LIMIT 1")
     if case:
@@ -241,6 +245,7 @@ def test_an_unknown_record_is_datasettes_404_page(datasette):
     assert error.value.code == 404 and "Record not found" in body and "Traceback" not in body
 
 
+@pytest.mark.browser
 def test_table_pages_fold_the_column_descriptions_and_sort_newest_first(datasette):
     page = dom(f"{datasette}/attacks")
     assert re.search(r'<details class="column-help">\s*<summary>', page)

@@ -35,6 +35,9 @@ document.body.append(out);
 </script>"""
 
 
+pytestmark = pytest.mark.browser  # every test here opens the report in Chromium
+
+
 def probe(page: Path, proxy, tmp_path: Path) -> dict:
     """What PROBE finds in `page`, opened from a copy that carries the probe (the published page runs no script)."""
     probed = tmp_path / f"probed-{page.name}"

@@ -238,6 +238,7 @@ def _dom_text(page: Path, proxy) -> tuple[str, str]:
     return dom, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", "", dom, flags=re.S)))
 
 
+@pytest.mark.browser
 def test_data_docs_index_links_reach_every_suite_and_validation_page(mini_built, proxy):
     docs = load_config(mini_built).path("gx_docs_dir")
     dom, _ = _dom_text(docs / "index.html", proxy)
@@ -250,6 +251,7 @@ def test_data_docs_index_links_reach_every_suite_and_validation_page(mini_built,
     assert suites <= reached and validations <= reached, sorted(map(str, (suites | validations) - reached))
 
 
+@pytest.mark.browser
 def test_no_data_docs_page_says_failed_while_the_overview_says_passed(mini_built, proxy):
     reports = load_config(mini_built).path("reports_dir")
     _, overview = _dom_text(reports / "index.html", proxy)
