@@ -126,6 +126,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         "field_titles": (datasette.plugin_config(PLUGIN, database=database, table=table) or {}).get("titles", {})
         if database and table else {},
     }
+    if view_name == "database":
+        variables["hidden_count"] = 0  # the full-text index tables and the source texts are no tables to browse
     if template != "search_all.html":
         return variables
 

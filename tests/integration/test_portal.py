@@ -254,6 +254,8 @@ def test_table_pages_fold_the_column_descriptions_and_sort_newest_first(datasett
     assert dates and dates == sorted(dates, reverse=True)
     home = dom(datasette.rsplit("/", 1)[0] + "/")
     assert "hidden table" not in home and "_fts" not in home and "Source sentences" in home
+    database = dom(datasette)  # the database's own page: its tables, without the index tables' count
+    assert "hidden table" not in database and "_fts" not in database and "source_sentences" in database
 
 
 # --- make portal stops what it starts ---------------------------------------------------------------------
