@@ -1,6 +1,6 @@
 """Benchmark: the everyday loop, every stage at growing sizes, and validation against the tools it must outrun.
 
-Prints three tables, all measured in one run on this machine:
+Prints four tables, all measured in one run on this machine:
 
 1. everyday — `dvc repro` cold (build/ removed), with nothing changed, and after one word of one record changes,
    against the targets (10 s, 1 s, 5 s), with the stages each run executed; then another word changed and
@@ -15,7 +15,8 @@ Prints three tables, all measured in one run on this machine:
    reading the same CSV files with `polars.read_csv`, as ratios;
 4. portal pages — at each size, Datasette serving the portal stage's database: the time to the last byte of record
    pages (records drawn at random among the cited ones) and of source pages (the whole text with every citation
-   marked; a source's first request, which marks the text, apart from the next ones), p50 and p95 against the
+   marked; a source's first request apart from the next ones: the plugin marks every source at start-up, so the
+   first costs what the next do), p50 and p95 against the
    300 ms target.
 
 Usage: python bench/pipeline.py [--rows 10000 100000] [--skip-everyday]

@@ -1,7 +1,6 @@
 """The project's command line: `python -m pipelines <command> [options]`; `<command> --help` tells each one's usage.
 
 Each command is the `main` of a module (or of bench/pipeline.py), given the arguments after the command's name.
-Commands whose module is absent from this checkout (release, until it is written) are not listed.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Stage build: turn records, located citations and the source catalog into every table (not yet published).
 
-Columns a schema marks "x-derived" are not curated: their cells come from the stage that derives them (the
-places file of the geocode stage), joined here by record id."""
+Columns a schema marks "x-derived" are not curated: their cells are derived here (the coordinates of places, by
+pipelines/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept beside
+the tables (places.json) for the package stage to name the gazetteer."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from .config import Config, load_config
 from .errors import Problems, run_stage, stage_arguments
 from .fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
 from .records import Record, read_loaded
-from .schemas import (canonical, canonical_cell, cell_value, compatible, derived_fields, fields_by_name, load_schema,
+from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema,
                       parse_partial_date, precision_of, primary_key)
 
 
@@ -32,7 +33,7 @@ def run(config: Config) -> None:
         fields, precisions = fields_by_name(schemas[table]), precision_of(schemas[table])
         tables[table] = [record_row(record, fields, precisions, problems) for record in table_records]
     places = geocode.derive(config, records)
-    join_derived(tables, schemas, places["cells"], "geocode", problems)
+    join_derived(tables, schemas, places["cells"])
     problems.raise_if_any("build")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
 
@@ -64,20 +65,14 @@ def record_row(record: Record, fields: dict[str, dict], precisions: dict[str, st
     return row
 
 
-def join_derived(tables: dict, schemas: dict, derived: dict[str, dict[str, dict]], where: str, problems: Problems) -> None:
-    """Add each record's derived cells ({table: {record id: {column: value}}}) to its row; a cell for a column the
-    schema does not mark "x-derived", or for a record that does not exist, is a problem (a stale derived file)."""
+def join_derived(tables: dict, schemas: dict, derived: dict[str, dict[str, dict]]) -> None:
+    """Add each record's derived cells ({table: {record id: {column: value}}}) to its row. geocode.derive made them
+    from these records, for columns it checked the schema marks "x-derived"."""
     for table, by_record in derived.items():
-        allowed = derived_fields(schemas[table]) if table in schemas else {}
-        (key,) = primary_key(schemas[table]) if table in schemas else ("",)
-        rows = {row.get(key): row for row in tables.get(table, [])}
+        (key,) = primary_key(schemas[table])
+        rows = {row.get(key): row for row in tables[table]}
         for record_id, cells in by_record.items():
-            if record_id not in rows:
-                problems.add(where, record_id, None, f"derived cells for a record that is not in {table}: rerun its stage")
-                continue
-            for name in cells.keys() - allowed.keys():
-                problems.add(where, record_id, name, f'is not a column {table} marks "x-derived" in its schema')
-            rows[record_id].update((k, v) for k, v in cells.items() if k in allowed)
+            rows[record_id].update(cells)
 
 
 def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]]) -> list[dict]:

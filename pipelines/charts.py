@@ -253,6 +253,8 @@ class SvgCache:
             self.kept = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
         except (OSError, ValueError):
             self.kept = {}
+        if not isinstance(self.kept, dict) or not all(isinstance(v, str) for v in self.kept.values()):
+            self.kept = {}  # not a file this class wrote: draw afresh
         self.loaded = set(self.kept)
 
     def draw(self, name: str, inputs, chart_of) -> str:

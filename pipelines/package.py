@@ -23,6 +23,9 @@ def run(config: Config) -> None:
         if not path.exists() or sha256_file(path) != validated.get(table):
             problems.add(path.relative_to(config.root), None, None, "differs from the validated table; run validate first")
     problems.raise_if_any("package")
+    # the descriptor is written after data/ is replaced: make it once from the built tables first, so that whatever
+    # can fail in it (the catalog's entries, the gazetteer's record) fails before anything is replaced
+    package_descriptor(config, config.path("tables_dir"), sources, integrity=False, gazetteer=gazetteer, with_files=False)
 
     # Process + save: copy tables into a staging folder that replaces data/ whole, then the descriptor
     data_dir = config.path("data_dir")

@@ -2,7 +2,8 @@
 
     python -m pipelines.release        (make release: dvc repro first)
 
-The folder holds the data package as a zip (datapackage.json, data/, schemas/; frictionless loads it as it is),
+The folder holds the data package as a zip (datapackage.json, data/, schemas/ and the source documents in sources/,
+which the Web Annotations of a source without a URL point at; frictionless loads it as it is),
 every table as Parquet with its Table Schema's types (parquet/<table>.parquet), the portal's SQLite database,
 the report as a zip (reports/: unzipped beside the package, its links to data/ work) and SHA256SUMS over all of
 them (`sha256sum -c SHA256SUMS`). Names are sorted and timestamps and modes fixed (every zip entry is dated
@@ -11,6 +12,7 @@ written whole or not at all. Exit 1 when the build is missing or out of date, na
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import shutil
@@ -38,8 +40,8 @@ def run(config: Config, say=print) -> Path:
     # Load: the built package, which must be the one params.yaml describes
     package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
     database = config.path("portal_dir") / config.params["portal"]["database"]
-    check_built(config, package, database)
-    members = package_files(package)
+    members = package_files(package, source_documents(config))
+    check_built(config, package, database, members)
     stamp = zip_time(package["created"])
     name = release_name(package)
     say(f"release {name}")
@@ -94,7 +96,13 @@ def published_files(config: Config, package: dict) -> list[tuple[str, Path, str,
         [(SUMS, folder / SUMS, f"sha256:{sha256_file(folder / SUMS)}", "TXT")]
 
 
-def check_built(config: Config, package: dict, database: Path) -> None:
+def source_documents(config: Config) -> list[str]:
+    """The source documents' paths in the project, as the published sources table gives them."""
+    with open(config.path("data_dir") / "sources.csv", encoding="utf-8", newline="") as handle:
+        return [row["path"] for row in csv.DictReader(handle) if row["path"]]
+
+
+def check_built(config: Config, package: dict, database: Path, members: list[str]) -> None:
     problems = Problems()
     meta = config.params["package"]
     for key in ("name", "version", "created"):
@@ -102,16 +110,17 @@ def check_built(config: Config, package: dict, database: Path) -> None:
             problems.add(config.params["paths"]["datapackage"], None, key,
                          f"params.yaml says {meta[key]!r}, the built package {package.get(key)!r}: run `dvc repro` first")
     for path in [database, config.path("reports_dir") / "index.html",
-                 *(config.root / f for f in package_files(package))]:
+                 *(config.root / f for f in members)]:
         if not path.is_file():
             problems.add(path.relative_to(config.root), None, None, "missing: run `dvc repro` first")
     problems.raise_if_any("release")
 
 
-def package_files(package: dict) -> list[str]:
-    """datapackage.json and every file its resources point at (data and schemas), in a fixed order."""
+def package_files(package: dict, sources: list[str]) -> list[str]:
+    """datapackage.json, every file its resources point at (data and schemas) and the source documents (`sources`:
+    sources.csv's paths; the Web Annotations of a source without a URL point at its file), in a fixed order."""
     paths = {r[key] for r in package["resources"] for key in ("path", "schema") if isinstance(r.get(key), str)}
-    return ["datapackage.json", *sorted(paths)]
+    return ["datapackage.json", *sorted(paths | set(sources))]
 
 
 def zip_time(created: str) -> tuple:

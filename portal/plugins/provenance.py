@@ -56,7 +56,7 @@ async def _passage(datasette, database: str, citation) -> Markup:
 
 
 _RENDERED: dict[tuple, Markup] = {}  # (database file, its mtime, source) -> the marked text
-_RENDERED_KEPT = 16
+_RENDERED_KEPT = 16  # at least; start-up raises it to the number of sources
 
 
 async def _source_text(datasette, database: str, source_id: str) -> Markup:
@@ -81,7 +81,9 @@ def startup(datasette):
             if "source_texts" not in await db.table_names():
                 continue
             sources = (await db.execute("select source_id from source_texts order by source_id")).rows
-            for (source_id,) in sources[:_RENDERED_KEPT]:
+            global _RENDERED_KEPT
+            _RENDERED_KEPT = max(_RENDERED_KEPT, len(sources))  # keep every source marked
+            for (source_id,) in sources:
                 await _source_text(datasette, database, source_id)
 
     return mark_every_source

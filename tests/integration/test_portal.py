@@ -314,3 +314,22 @@ def test_a_stale_review_entry_stops_the_stage_and_leaves_its_outputs_as_they_wer
     assert f"{stage} failed" in result.stderr and "sources/reviewed.yaml:" in result.stderr
     assert f"record '{entries[0]['source_id']}@{entries[0]['start']}'" in result.stderr and "field 'begins'" in result.stderr
     assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} == before
+
+
+def test_every_source_is_marked_at_start_up_before_any_request(project, portal):
+    """Datasette awaits the plugin's start-up hook before it serves: every source's marked text is ready then."""
+    import asyncio
+    import importlib.util
+
+    from datasette.app import Datasette
+
+    spec = importlib.util.spec_from_file_location("provenance_under_test", project / "portal" / "plugins" / "provenance.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    database = portal / DATABASE
+    datasette = Datasette([str(database)], template_dir=str(project / "portal" / "templates"),
+                          metadata=json.loads((portal / "metadata.json").read_text(encoding="utf-8")))
+    with sqlite3.connect(database) as db:
+        sources = {s for (s,) in db.execute("SELECT source_id FROM source_texts")}
+    asyncio.run(plugin.startup(datasette)())
+    assert {key[2] for key in plugin._RENDERED} == sources and len(sources) == 5

@@ -143,3 +143,17 @@ def test_help_only_helps(tmp_path):
                             text=True, env={**env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 0 and "usage:" in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_annotation_target_without_a_url_is_a_file_of_the_zip(project):
+    import posixpath
+
+    assert release(project).returncode == 0
+    folder = released(project)
+    with zipfile.ZipFile(folder / f"{folder.name}.zip") as archive:
+        names = set(archive.namelist())
+        annotations = json.loads(archive.read("data/annotations.jsonld"))
+    local = {a["target"]["source"]["id"] for a in annotations["first"]["items"]
+             if not a["target"]["source"]["id"].startswith(("http://", "https://"))}
+    assert local, "no source without a URL: nothing to check"
+    assert {posixpath.normpath(posixpath.join("data", target)) for target in local} <= names

@@ -113,3 +113,10 @@ def test_a_figure_whose_inputs_did_not_change_is_not_drawn_again(tmp_path):
     assert len(drawn) == 3
     again.save()
     assert len(json.loads(path.read_text(encoding="utf-8"))) == 2  # only this run's figures are kept
+
+
+def test_a_cache_file_of_the_wrong_shape_is_a_fresh_start(tmp_path):
+    path = tmp_path / "charts-cache.json"
+    for content in ("[]", '{"key": 1}', "not json"):
+        path.write_text(content, encoding="utf-8")
+        assert charts.SvgCache(path).kept == {}

