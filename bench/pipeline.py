@@ -28,7 +28,6 @@ import csv
 import math
 import random
 import re
-import socket
 import sqlite3
 import statistics
 import shutil
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
-from pipelines.portal import running_server  # noqa: E402
+from pipelines.portal import free_port, running_server  # noqa: E402
 
 PAGE_REQUESTS = 40  # timed requests per kind of page and size, after one warm-up request each
 
@@ -189,11 +188,8 @@ def page_times(project: Path) -> dict[str, list[float]]:
     pages = {"record page": [f"{t}/{urllib.parse.quote(r)}" for t, r in chosen],
              "source page, first": [f"sources/{s}" for s in sources],
              "source page, next": [f"sources/{sources[i % len(sources)]}" for i in range(PAGE_REQUESTS)]}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     times = {}
-    with running_server(config, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
+    with running_server(config, free_port(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
         root = f"{base}/{database.stem}"
         urllib.request.urlopen(f"{root}/attacks", timeout=60).read()  # warm-up: Datasette's first queries
         for kind, paths in pages.items():

@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "pipeline.py"
 
 
-
 @dataclass(frozen=True)
 class Command:
     module: str  # a module name, or a script's path

@@ -272,6 +272,21 @@ def stop_server(server: subprocess.Popen, grace: float = 10) -> int:
     return server.wait()
 
 
+# Debian's Chromium without a screen and without reaching out to the network: how every page of the portal and the
+# report is opened by the tests and `make screenshots`.
+HEADLESS_CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--disable-background-networking"]
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextmanager
 def running_server(config: Config, port: int, **popen) -> Iterator[str]:
     """A Datasette serving the portal, up and answering, for the with-block; stopped after it. Yields its base URL."""

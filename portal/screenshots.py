@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from pipelines.config import load_config
-from pipelines.portal import running_server
+from pipelines.portal import HEADLESS_CHROMIUM, free_port, running_server
 
 # (file name, page under the database, window height)
 PAGES = [("record-page.png", "attacks/attack-2011-taraz", 1700),
          ("source-page.png", "sources/caravanserai-bogatik-2017", 1500),
          ("table-page.png", "attacks", 1000),
          ("attacks-map.png", "attacks", 2300)]
-CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--hide-scrollbars", "--virtual-time-budget=15000"]  # time for the map's script to draw its markers
+CHROMIUM = [*HEADLESS_CHROMIUM[1:], "--hide-scrollbars", "--virtual-time-budget=15000"]  # time for the map's markers
 
 
 def main() -> None:
@@ -33,10 +31,7 @@ def main() -> None:
     config = load_config()
     database = Path(config.params["portal"]["database"]).stem
     args.out.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with running_server(config, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
+    with running_server(config, free_port(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
         for name, page, height in PAGES:
             with tempfile.TemporaryDirectory() as profile:
                 subprocess.run([browser, *CHROMIUM, f"--user-data-dir={profile}", f"--window-size=1280,{height}",

@@ -59,6 +59,19 @@ def git_init(project: Path) -> None:
         subprocess.run(command, cwd=project, check=True, capture_output=True)
 
 
+def chromium_dom(url: str, *flags: str) -> str:
+    """The page as headless Chromium builds it (scripts run, styles applied), serialized."""
+    import tempfile
+
+    from pipelines.portal import HEADLESS_CHROMIUM
+
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run([*HEADLESS_CHROMIUM, f"--user-data-dir={profile}", *flags, "--dump-dom", url],
+                                capture_output=True, text=True, timeout=120)
+    assert "<html" in result.stdout, result.stderr[-500:]
+    return result.stdout
+
+
 def snapshot(project: Path) -> dict[str, bytes]:
     """The published outputs, byte for byte."""
     files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"] + sorted((project / "reports").rglob("*.*"))

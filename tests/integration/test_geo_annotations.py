@@ -6,19 +6,16 @@ import csv
 import json
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import STAGES, copy_project, run_stages
+from conftest import STAGES, chromium_dom, copy_project, run_stages
 from pipelines.config import load_config
+from pipelines.portal import free_port, running_server
 from pipelines.schemas import derived_fields, load_schema
 
 ANNO = "http://www.w3.org/ns/anno.jsonld"
@@ -182,29 +179,10 @@ def test_the_attacks_page_has_one_map_marker_per_placed_attack(built, tmp_path):
     database = portal / load_config(built).params["portal"]["database"]
     with sqlite3.connect(database) as db:
         placed = db.execute("SELECT count(*) FROM attacks WHERE latitude IS NOT NULL").fetchone()[0]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).parent / "datasette"), "serve", str(database), "--metadata",
-                               str(portal / "metadata.json"), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}/{database.stem}/attacks"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + ".json", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with running_server(load_config(built), free_port(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as base:
         # the tiles come from the network, which the test has not: the markers are drawn all the same
-        page = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1400", "--virtual-time-budget=20000",
-             "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        page = chromium_dom(f"{base}/{database.stem}/attacks", "--window-size=1280,1400", "--virtual-time-budget=20000")
     markers = Markers()
-    markers.feed(page.stdout)
+    markers.feed(page)
     assert placed >= 9  # the records with a city, when this was written
-    assert markers.single + sum(markers.clusters) == placed, (markers.single, markers.clusters, page.stderr[-400:])
+    assert markers.single + sum(markers.clusters) == placed, (markers.single, markers.clusters)

@@ -12,7 +12,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -22,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, copy_project, env, run_stages
+from conftest import ROOT, chromium_dom, copy_project, env, run_stages
 from pipelines.config import load_config
-from pipelines.portal import running_server
+from pipelines.portal import HEADLESS_CHROMIUM, free_port, running_server
 from test_reports import OUTPUT
 
 DATABASE = yaml.safe_load((ROOT / "params.yaml").read_text())["portal"]["database"]
@@ -45,27 +44,11 @@ def portal(project) -> Path:
     return load_config(project).path("portal_dir")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def datasette(project, tmp_path_factory):
     log = tmp_path_factory.mktemp("datasette") / "datasette.log"
     with open(log, "w") as out, running_server(load_config(project), free_port(), stdout=out, stderr=subprocess.STDOUT) as base:
         yield f"{base}/{Path(DATABASE).stem}"
-
-
-def dom(url: str) -> str:
-    """The page as headless Chromium builds it (scripts run, styles applied), serialized."""
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             f"--user-data-dir={profile}", "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert "<html" in result.stdout, result.stderr[-500:]
-    return result.stdout
 
 
 def text_of(value: str) -> str:
@@ -135,8 +118,7 @@ def test_table_page_in_chromium(datasette, table, tmp_path):
     shot = OUTPUT / f"portal__{table}.png"
     shot.unlink(missing_ok=True)
     result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1400", f"--screenshot={shot}", f"{datasette}/{table}"],
+        [*HEADLESS_CHROMIUM, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1400", f"--screenshot={shot}", f"{datasette}/{table}"],
         capture_output=True, text=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000, result.stderr[-400:]
 
@@ -163,7 +145,7 @@ _SOURCE_PAGES: dict[str, str] = {}
 
 def _source_page(url: str) -> str:
     if url not in _SOURCE_PAGES:
-        _SOURCE_PAGES[url] = dom(url)
+        _SOURCE_PAGES[url] = chromium_dom(url)
     return _SOURCE_PAGES[url]
 
 
@@ -181,7 +163,7 @@ def test_a_record_page_shows_every_cited_field_with_its_quote_its_source_and_a_l
                                  "ORDER BY count(DISTINCT field) DESC, record_id LIMIT 1", table)[0]
     citations = _rows(portal, "SELECT c.*, s.title FROM citations c JOIN sources s USING (source_id) "
                               "WHERE resource = ? AND record_id = ?", table, record_id)
-    page = dom(f"{datasette}/{table}/{urllib.parse.quote(record_id)}")
+    page = chromium_dom(f"{datasette}/{table}/{urllib.parse.quote(record_id)}")
     assert any(c["field"] for c in citations)
     for citation in citations:
         where = _section(page, f"field-{citation['field']}" if citation["field"] else "record-citations")
@@ -208,12 +190,12 @@ def test_a_source_page_has_an_anchor_on_every_citation_and_marks_the_reviewed_se
 @pytest.mark.browser
 def test_the_search_finds_a_record_by_its_name_and_a_source_passage_by_a_phrase(portal, datasette):
     base = datasette.rsplit("/", 1)[0]
-    page = dom(f"{base}/-/search?q={urllib.parse.quote('Tablighi Jamaat')}")
+    page = chromium_dom(f"{base}/-/search?q={urllib.parse.quote('Tablighi Jamaat')}")
     assert re.search(r'<a class="hit" href="[^"]*/organizations/tablighi-jamaat">Tablighi Jamaat</a>', page), page[-3000:]
     sentence = _rows(portal, "SELECT source_id, start, sentence FROM source_sentences WHERE review IS NOT NULL "
                              "ORDER BY length(sentence) DESC LIMIT 1")[0]
     phrase = " ".join(re.findall(r"[A-Za-z]{4,}", sentence["sentence"])[3:7])
-    page = dom(f"{base}/-/search?q={urllib.parse.quote(phrase)}")
+    page = chromium_dom(f"{base}/-/search?q={urllib.parse.quote(phrase)}")
     anchor = f'/sources/{sentence["source_id"]}#s-{sentence["start"]}"'
     assert anchor in page, (phrase, page[-3000:])
     source = _source_page(f"{datasette}/sources/{sentence['source_id']}")
@@ -224,13 +206,13 @@ def test_the_search_finds_a_record_by_its_name_and_a_source_passage_by_a_phrase(
 def test_list_references_and_conflicts_on_a_record_page(portal, datasette):
     case = _rows(portal, "SELECT case_id, provision_ids FROM prosecutions WHERE provision_ids LIKE '%|%' LIMIT 1")
     if case:
-        page = dom(f"{datasette}/prosecutions/{case[0]['case_id']}")
+        page = chromium_dom(f"{datasette}/prosecutions/{case[0]['case_id']}")
         for provision in case[0]["provision_ids"].split("|"):
             assert f'/legal_provisions/{provision}">{provision}</a>' in page
     conflict = _rows(portal, "SELECT resource, record_id, field FROM conflicts WHERE note IS NOT NULL LIMIT 1")[0]
     stated = _rows(portal, "SELECT stated_value, is_published_value, note FROM conflicts WHERE resource = ? AND "
                            "record_id = ? AND field = ?", *conflict)
-    page = dom(f"{datasette}/{conflict['resource']}/{conflict['record_id']}")
+    page = chromium_dom(f"{datasette}/{conflict['resource']}/{conflict['record_id']}")
     where = _section(page, f"field-{conflict['field']}")
     assert "The sources disagree" in where and text_of(stated[0]["note"]) in where
     for row in stated:
@@ -247,14 +229,14 @@ def test_an_unknown_record_is_datasettes_404_page(datasette):
 
 @pytest.mark.browser
 def test_table_pages_fold_the_column_descriptions_and_sort_newest_first(datasette):
-    page = dom(f"{datasette}/attacks")
+    page = chromium_dom(f"{datasette}/attacks")
     assert re.search(r'<details class="column-help">\s*<summary>', page)
     assert "sorted by date descending" in page
     dates = [d for d in re.findall(r'<td class="col-date type-str">([0-9-]+)</td>', page)]
     assert dates and dates == sorted(dates, reverse=True)
-    home = dom(datasette.rsplit("/", 1)[0] + "/")
+    home = chromium_dom(datasette.rsplit("/", 1)[0] + "/")
     assert "hidden table" not in home and "_fts" not in home and "Source sentences" in home
-    database = dom(datasette)  # the database's own page: its tables, without the index tables' count
+    database = chromium_dom(datasette)  # the database's own page: its tables, without the index tables' count
     assert "hidden table" not in database and "_fts" not in database and "source_sentences" in database
 
 

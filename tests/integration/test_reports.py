@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ROOT, run_stages
 from pipelines.config import load_config
+from pipelines.portal import HEADLESS_CHROMIUM
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(REPORTS.rglob("*.html"))
@@ -53,12 +54,10 @@ def proxy():
 
 
 def chromium(page: Path, proxy, *action: str) -> subprocess.CompletedProcess:
-    browser = shutil.which("chromium")
-    assert browser, "Debian's chromium is needed: `make test` installs it"
+    assert shutil.which("chromium"), "Debian's chromium is needed: `make test` installs it"
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
+            [*HEADLESS_CHROMIUM, "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
              "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter", f"--user-data-dir={profile}",
              f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}", "--proxy-bypass-list=<-loopback>",
              "--window-size=1280,2000", *action, page.as_uri()],
