@@ -13,7 +13,7 @@ Prints four tables, all measured in one run on this machine:
    10k and 100k published rows (--rows to choose), with the growth ratio per tenfold rows (target ≤ 11×);
 3. validation — at each size, the validate stage against `frictionless validate` of the same tables and against
    reading the same CSV files with `polars.read_csv`, as ratios;
-4. portal pages — at each size, Datasette serving the portal stage's database: the time to the last byte of record
+4. portal pages — at each size, Datasette serving the database stage's output: the time to the last byte of record
    pages (records drawn at random among the cited ones) and of source pages (the whole text with every citation
    marked; a source's first request apart from the next ones: the plugin marks every source at start-up, so the
    first costs what the next do), p50 and p95 against the
@@ -44,8 +44,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
-from pipelines.config import load_config  # noqa: E402
-from pipelines.portal import free_port, running_server  # noqa: E402
+from pipelines.core.config import load_config  # noqa: E402
+from pipelines.core.browser import free_port  # noqa: E402
+from pipelines.commands.portal import running_server  # noqa: E402
 
 PAGE_REQUESTS = 40  # timed requests per kind of page and size, after one warm-up request each
 
@@ -129,7 +130,7 @@ def stage_times(project: Path, label: str) -> dict[str, tuple[float, float]]:
     times = {}
     for number, stage in enumerate(STAGES, 1):
         progress(f"{label}: stage {number}/{len(STAGES)} {stage}")
-        times[stage] = measured(project, _MEASURED, f"pipelines.{stage}")
+        times[stage] = measured(project, _MEASURED, f"pipelines.stages.{stage}")
     return times
 
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EXIT_CODES
+from .core.errors import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "pipeline.py"
@@ -29,15 +29,15 @@ class Command:
 
 # The module is imported only when its command runs.
 COMMANDS = {
-    "build": Command("pipelines.repro", "build"),
-    "check": Command("pipelines.repro", "check"),
-    "coverage": Command("pipelines.coverage"),
-    "diff": Command("pipelines.diff"),
-    "publish": Command("pipelines.publish"),
-    "portal": Command("pipelines.portal", leading=("--serve",),
+    "build": Command("pipelines.commands.repro", "build"),
+    "check": Command("pipelines.commands.repro", "check"),
+    "coverage": Command("pipelines.stages.coverage"),
+    "diff": Command("pipelines.commands.diff"),
+    "publish": Command("pipelines.commands.publish"),
+    "portal": Command("pipelines.commands.portal",
                       summary="serve the published package in a local data portal (Datasette) on 127.0.0.1"),
-    "release": Command("pipelines.release"),
-    "docs": Command("pipelines.docs"),
+    "release": Command("pipelines.commands.release"),
+    "docs": Command("pipelines.commands.docs"),
     "bench": Command(str(BENCH), summary="print speed and memory figures of the pipeline (several minutes)"),
 }
 

@@ -10,8 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.config import load_config
-from pipelines.portal import HEADLESS_CHROMIUM, free_port, running_server
+from pipelines.commands.portal import running_server
+from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
+from pipelines.core.config import load_config
 
 # (file name, page under the database, window height)
 PAGES = [("record-page.png", "attacks/attack-2011-taraz", 1700),

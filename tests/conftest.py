@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
 PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
-STAGES = ["ingest", "cite", "build", "validate", "quality", "package", "conformance", "coverage",
+STAGES = ["ingest", "cite", "tables", "validate", "quality", "package", "conformance", "coverage",
           "report"]
 
 
@@ -41,7 +41,7 @@ def env() -> dict:
 def run_stages(project: Path, stages=STAGES) -> subprocess.CompletedProcess:
     """Run stages in order as their commands, stopping at the first that fails."""
     for stage in stages:
-        result = subprocess.run([sys.executable, "-m", f"pipelines.{stage}"], cwd=project, env=env(),
+        result = subprocess.run([sys.executable, "-m", f"pipelines.stages.{stage}"], cwd=project, env=env(),
                                 capture_output=True, text=True)
         if result.returncode != 0:
             return result
@@ -63,7 +63,7 @@ def chromium_dom(url: str, *flags: str) -> str:
     """The page as headless Chromium builds it (scripts run, styles applied), serialized."""
     import tempfile
 
-    from pipelines.portal import HEADLESS_CHROMIUM
+    from pipelines.core.browser import HEADLESS_CHROMIUM
 
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run([*HEADLESS_CHROMIUM, f"--user-data-dir={profile}", *flags, "--dump-dom", url],

@@ -1,7 +1,7 @@
 """The portal's Datasette plugin: what the published plugins do not do.
 
 - `passage(citation)` and `source_text(source_id)` for the templates: a quote inside its passage, and a whole
-  source with its citations and reviewed sentences marked, both rendered by pipelines.passages (the renderer the
+  source with its citations and reviewed sentences marked, both rendered by pipelines.core.passages (the renderer the
   static report uses too);
 - list columns that refer to another table (x-list-reference in the Table Schema, e.g. prosecutions.provision_ids)
   and the record_id of citations and conflicts rendered as links to the records;
@@ -22,7 +22,7 @@ from datasette import hookimpl
 from datasette.utils import escape_fts, escape_sqlite, path_from_row_pks, tilde_encode
 from markupsafe import Markup
 
-from pipelines import passages
+from pipelines.core import passages
 
 PLUGIN = "provenance"
 SENTENCE_HIT, SENTENCE_END = "\x02", "\x03"  # snippet() delimiters that no text holds
@@ -96,7 +96,7 @@ async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
     row = (await db.execute("select text from source_texts where source_id = ?", [source_id])).first()
     if row is None:
         return Markup("")
-    # in text order, as they are numbered; the index citations_by_source (portal stage) holds every column asked for
+    # in text order, as they are numbered; the index citations_by_source (database stage) holds every column asked for
     citations = (await db.execute(
         "select char_start, char_end, citation_id, resource, record_id, field from citations where source_id = ? "
         "order by char_start, char_end desc, citation_id", [source_id])).rows

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -18,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.browser import free_port
 from solr_stub import serve as serve_solr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +31,6 @@ class Portal:
     token: str
     org: str
     config: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def missing() -> str | None:

@@ -9,11 +9,11 @@ import yaml
 
 from conftest import copy_project, env, run_stages
 
-STAGES = ["ingest", "cite", "build"]
+STAGES = ["ingest", "cite", "tables"]
 
 
 def coverage_check(project) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.coverage", "--check"], cwd=project, env=env(),
+    return subprocess.run([sys.executable, "-m", "pipelines.stages.coverage", "--check"], cwd=project, env=env(),
                           capture_output=True, text=True)
 
 

@@ -17,9 +17,9 @@ import frictionless
 import pytest
 
 from conftest import env
-from pipelines.config import load_config
-from pipelines.descriptor import package as package_descriptor
-from pipelines.schemas import load_schema, primary_key
+from pipelines.core.config import load_config
+from pipelines.core.descriptor import package as package_descriptor
+from pipelines.core.schemas import load_schema, primary_key
 
 # (table, row index in the CSV, column, corrupted cell)
 CORRUPTIONS = [
@@ -86,7 +86,7 @@ def frictionless_findings(project) -> tuple[set[tuple[str, str, str]], set[str]]
 
 def derived_findings(project) -> tuple[set[tuple[str, str, str]], str]:
     """(table, record id, field) of every problem the validate stage reports, from its messages."""
-    result = subprocess.run([sys.executable, "-m", "pipelines.validate"], cwd=project, env=env(),
+    result = subprocess.run([sys.executable, "-m", "pipelines.stages.validate"], cwd=project, env=env(),
                             capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     found = set()

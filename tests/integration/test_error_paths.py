@@ -280,7 +280,7 @@ def test_the_source_catalog_is_read_as_strictly_as_a_record_file(mini):
 
 
 def test_a_failed_cite_leaves_the_files_between_stages_as_they_were(mini):
-    from pipelines.config import load_config
+    from pipelines.core.config import load_config
 
     config = load_config(mini)
     between = [config.path("citations"), config.path("loaded_records")]

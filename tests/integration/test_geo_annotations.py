@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import STAGES, chromium_dom, copy_project, run_stages
-from pipelines.config import load_config
-from pipelines.portal import free_port, running_server
-from pipelines.schemas import derived_fields, load_schema
+from pipelines.core.config import load_config
+from pipelines.core.browser import free_port
+from pipelines.commands.portal import running_server
+from pipelines.core.schemas import derived_fields, load_schema
 
 ANNO = "http://www.w3.org/ns/anno.jsonld"
 
@@ -24,7 +25,7 @@ ANNO = "http://www.w3.org/ns/anno.jsonld"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("geo") / "project")
-    result = run_stages(project, [*STAGES, "portal"])
+    result = run_stages(project, [*STAGES, "database"])
     assert result.returncode == 0, result.stderr
     return project
 
@@ -84,7 +85,7 @@ def test_an_unknown_city_is_a_warning_kept_in_the_build_not_a_guess(built, tmp_p
     project = Path(shutil.copytree(built, tmp_path / "p"))
     path = project / "records" / "attacks.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("city: Uralsk", "city: Nowhere-on-Ural"), encoding="utf-8")
-    result = run_stages(project, ["cite", "build"])
+    result = run_stages(project, ["cite", "tables"])
     assert result.returncode == 0, result.stderr
     assert "geocode warning: records/attacks.yaml:" in result.stderr and "'Nowhere-on-Ural' is not a place of KZ" in result.stderr
     places = json.loads((project / "build" / "tables" / "places.json").read_text(encoding="utf-8"))

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, copy_project, run_stages
-from pipelines.config import load_config
-from pipelines.schemas import primary_key
+from pipelines.core.config import load_config
+from pipelines.core.schemas import primary_key
 
 PACKAGE = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 RESOURCES = [r for r in PACKAGE["resources"] if r.get("type") == "table"]  # the annotations file is not a table
@@ -148,7 +148,7 @@ def test_duckdb(reference, detect):
 @pytest.fixture(scope="module")
 def portal_database(tmp_path_factory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("interop") / "project")
-    result = run_stages(project, ["ingest", "portal"])  # the portal reads the normalized texts ingest writes
+    result = run_stages(project, ["ingest", "database"])  # the portal reads the normalized texts ingest writes
     assert result.returncode == 0, result.stderr
     config = load_config(project)
     return config.path("portal_dir") / config.params["portal"]["database"]

@@ -64,8 +64,8 @@ def test_one_changed_record_reruns_only_what_depends_on_it(project):
     result = command(project, "build")
     summarized(result, "Changes since the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
     # citation reads only the package metadata: a record edit does not rerun it
-    assert ran(result) == {"cite", "build", "validate", "quality", "package", "conformance", "coverage",
-                           "report", "portal"}, result.stdout
+    assert ran(result) == {"cite", "tables", "validate", "quality", "package", "conformance", "coverage",
+                           "report", "database"}, result.stdout
     published = (project / "data" / "attacks.csv").read_text(encoding="utf-8")
     assert "(edited)" in published
     assert ran(dvc(project, "repro")) == set()
@@ -77,7 +77,7 @@ def test_checks_between_edits_run_up_to_validate_and_publish_nothing(project):
     path.write_text(original.replace("summary: ", "summary: Checked, ", 1), encoding="utf-8")
     result = command(project, "check")
     summarized(result, "nothing published", "Differences from the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
-    assert ran(result) == {"cite", "build", "validate"}, result.stdout
+    assert ran(result) == {"cite", "tables", "validate"}, result.stdout
     assert snapshot(project) == before
     path.write_text(original.replace("quote: ", "quote: Not in the source ", 1), encoding="utf-8")
     result = command(project, "check")
@@ -88,7 +88,7 @@ def test_checks_between_edits_run_up_to_validate_and_publish_nothing(project):
 
 def test_a_failed_check_leaves_every_file_as_it_was_where_dvc_alone_rewrites_dvc_lock(project):
     # A code edit reruns ingest, which succeeds: DVC records it in dvc.lock before cite fails on the broken quote.
-    edited = {project / "pipelines" / "textnorm.py": "\n# an edit that changes nothing\n",
+    edited = {project / "pipelines" / "core" / "textnorm.py": "\n# an edit that changes nothing\n",
               project / "records" / "attacks.yaml": None}
     originals = {path: path.read_text(encoding="utf-8") for path in edited}
     for path in edited:
@@ -161,30 +161,70 @@ def test_descriptor_metadata_and_integrity():
         assert resource["hash"].startswith("sha256:")
 
 
+def imported_modules(module: Path, root: Path = ROOT) -> set[Path]:
+    """The project's modules that `module` imports, in every form (`from . import x`, `from ..core.x import y`,
+    `import pipelines.core.x`, imports inside functions), followed through them. Fails on an import of the
+    project that names no module file, so that nothing goes unchecked."""
+    found, todo = set(), [module]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        package = current.relative_to(root).parent.parts  # ("pipelines", "stages")
+        for node in ast.walk(ast.parse(current.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "pipelines"):
+                base = (*package[:len(package) - node.level + 1], *(node.module or "").split(".")) if node.level \
+                    else tuple(node.module.split("."))
+                base = tuple(part for part in base if part)
+                targets = [base] if root.joinpath(*base).with_suffix(".py").is_file() \
+                    else [(*base, alias.name) for alias in node.names]  # a package: each name is a module of it
+            elif isinstance(node, ast.Import):
+                targets = [tuple(a.name.split(".")) for a in node.names if a.name.split(".")[0] == "pipelines"]
+            else:
+                continue
+            for parts in targets:
+                path = root.joinpath(*parts)
+                if path.with_suffix(".py").is_file():
+                    todo.append(path.with_suffix(".py"))
+                elif not (path / "__init__.py").is_file():
+                    raise AssertionError(f"{current.relative_to(root)}:{node.lineno} imports {'.'.join(parts)}, "
+                                         "which is no module of the project")
+    return {path for path in found if path.name != "__init__.py"}
+
+
 def test_each_stage_depends_on_the_modules_it_imports():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     for name, stage in stages.items():
-        module = ROOT / "pipelines" / f"{name}.py"
-        if not module.exists():
-            continue
-        needed, todo = set(), [module]
-        while todo:
-            current = todo.pop()
-            needed.add(f"pipelines/{current.name}")
-            for node in ast.walk(ast.parse(current.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-                    imported = ROOT / "pipelines" / f"{node.module}.py"
-                    if f"pipelines/{imported.name}" not in needed:
-                        todo.append(imported)
+        assert stage["cmd"] == f"python -m pipelines.stages.{name}"
+        module = ROOT / "pipelines" / "stages" / f"{name}.py"
+        assert module.is_file(), f"stage {name} has no module {module.relative_to(ROOT)}"
+        needed = {path.relative_to(ROOT).as_posix() for path in imported_modules(module)}
         assert needed <= set(stage["deps"]), f"stage {name} misses {sorted(needed - set(stage['deps']))}"
+        listed = {dep for dep in stage["deps"] if dep.startswith("pipelines/") and dep.endswith(".py")}
+        assert listed <= needed, f"stage {name} lists modules it does not import: {sorted(listed - needed)}"
         used = {key for path in needed for key in re.findall(r'config\.path\("(\w+)"\)', (ROOT / path).read_text())}
         declared = {p.removeprefix("paths.") for p in stage["params"] if isinstance(p, str) and p.startswith("paths.")}
         assert used <= declared, f"stage {name} reads paths {sorted(used - declared)} not in its params"
-        assert stage["cmd"] == f"python -m pipelines.{name}"
+
+
+def test_the_import_follower_sees_every_form_of_import(tmp_path):
+    """`from ..core import x` and imports inside functions count; an import of a missing module fails."""
+    stages = ROOT / "pipelines" / "stages"
+    found = {p.relative_to(ROOT).as_posix() for p in imported_modules(stages / "tables.py")}
+    assert "pipelines/core/geocode.py" in found  # `from ..core import geocode`
+    found = {p.relative_to(ROOT).as_posix() for p in imported_modules(stages / "quality.py")}
+    assert "pipelines/core/gxdocs.py" in found  # imported inside a function
+    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
+    for line in ("from ..core import no_such_module", "from ..no_such_package.x import y", "import pipelines.core.nothing"):
+        broken = tmp_path / "pipelines" / "stages" / "broken.py"
+        broken.write_text(f"def f():\n    {line}\n", encoding="utf-8")
+        with pytest.raises(AssertionError, match="no module of the project"):
+            imported_modules(broken, tmp_path)
 
 
 def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
-    from pipelines.textnorm import normalize
+    from pipelines.core.textnorm import normalize
 
     citations = frictionless.Resource(str(ROOT / "data" / "citations.csv")).read_rows()
     texts = {p.stem: normalize(p.read_text(encoding="utf-8")) for p in (ROOT / "sources").glob("*.txt")}
@@ -193,8 +233,8 @@ def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
 
 
 def test_the_data_dictionary_and_the_readme_table_of_tables_are_generated_from_the_current_package():
-    from pipelines.config import load_config
-    from pipelines.docs import updated_dictionary, updated_readme
+    from pipelines.core.config import load_config
+    from pipelines.commands.docs import updated_dictionary, updated_readme
 
     config = load_config(ROOT)
     assert config.path("data_dictionary").read_text(encoding="utf-8") == updated_dictionary(config), "run `make docs`"

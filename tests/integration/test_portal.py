@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, chromium_dom, copy_project, env, run_stages
-from pipelines.config import load_config
-from pipelines.portal import HEADLESS_CHROMIUM, free_port, running_server
+from pipelines.core.config import load_config
+from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
+from pipelines.commands.portal import running_server
 from test_reports import OUTPUT
 
 DATABASE = yaml.safe_load((ROOT / "params.yaml").read_text())["portal"]["database"]
@@ -32,9 +33,9 @@ CURATED = load_config(ROOT).curated_tables
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A copy of the repository with the portal stage run in it (and ingest, whose texts it reads)."""
+    """A copy of the repository with the database stage run in it (and ingest, whose texts it reads)."""
     project = copy_project(tmp_path_factory.mktemp("portal") / "project")
-    result = run_stages(project, ["ingest", "portal"])
+    result = run_stages(project, ["ingest", "database"])
     assert result.returncode == 0, result.stderr
     return project
 
@@ -280,7 +281,7 @@ def test_make_portal_leaves_nothing_listening_when_stopped(project, stop):
 
 # --- bad input --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("stage, output", [("portal", "portal_dir"), ("report", "reports_dir")])
+@pytest.mark.parametrize("stage, output", [("database", "portal_dir"), ("report", "reports_dir")])
 def test_a_stale_review_entry_stops_the_stage_and_leaves_its_outputs_as_they_were(mini, stage, output):
     """The portal and the report mark reviewed sentences: an entry that no longer matches its sentence is named
     (file and line, source@offset, field) and nothing is replaced."""

@@ -37,9 +37,9 @@ def portal():
 
 def build_and_release(project: Path) -> Path:
     """Every stage, the portal's database and `make release`'s command, in a copy of the project."""
-    built = run_stages(project, [*STAGES, "portal"])
+    built = run_stages(project, [*STAGES, "database"])
     assert built.returncode == 0, built.stderr
-    released = subprocess.run([sys.executable, "-m", "pipelines.release"], cwd=project, env=env(), capture_output=True, text=True)
+    released = subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(), capture_output=True, text=True)
     assert released.returncode == 0, released.stderr
     return project
 
@@ -57,7 +57,7 @@ def release_sums(project: Path) -> dict[str, str]:
 
 def publish(project: Path, portal, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "CKAN_API_TOKEN": portal.token if token is None else token}
-    return subprocess.run([sys.executable, "-m", "pipelines.publish", "--url", portal.url, "--org", portal.org, *args],
+    return subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url, "--org", portal.org, *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -94,7 +94,7 @@ def test_wrong_token_is_refused_clearly_and_changes_nothing(portal, project):
 
 def test_unreachable_portal(portal, project):
     env = {**os.environ, "CKAN_API_TOKEN": portal.token}
-    result = subprocess.run([sys.executable, "-m", "pipelines.publish", "--url", "http://127.0.0.1:9", "--org", portal.org],
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", "http://127.0.0.1:9", "--org", portal.org],
                             cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 4 and "cannot reach the portal at http://127.0.0.1:9" in result.stderr
     no_token_in(result, portal)
@@ -102,7 +102,7 @@ def test_unreachable_portal(portal, project):
 
 def test_rejected_payload(portal, project):
     env = {**os.environ, "CKAN_API_TOKEN": portal.token}
-    result = subprocess.run([sys.executable, "-m", "pipelines.publish", "--url", portal.url, "--org", "no-such-org"],
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url, "--org", "no-such-org"],
                             cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 5 and "rejected the payload" in result.stderr
     assert action(portal, "package_show", id=NAME) is None

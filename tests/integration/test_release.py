@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import env, run_stages
-from pipelines.config import load_config
+from pipelines.core.config import load_config
 
 # What a reader of the Parquet files should find, per Table Schema type (stated here independently of the code)
 POLARS = {"string": "String", "integer": "Int64", "year": "Int64", "number": "Float64", "boolean": "Boolean", "date": "Date"}
@@ -22,7 +22,7 @@ DUCKDB = {"string": "VARCHAR", "integer": "BIGINT", "year": "BIGINT", "number": 
 
 
 def release(project: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.release"], cwd=project, env=env(), capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(), capture_output=True,
                           text=True, timeout=300)
 
 
@@ -32,7 +32,7 @@ def files(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def project(mini) -> Path:
-    assert run_stages(mini, ["portal"]).returncode == 0
+    assert run_stages(mini, ["database"]).returncode == 0
     return mini
 
 
@@ -106,7 +106,7 @@ def test_two_releases_are_byte_identical(project):
     first = files(released(project))
     for path in (project / "data").glob("*.csv"):  # other file times must not reach the archives
         os.utime(path, (1_000_000_000, 1_000_000_000))
-    assert run_stages(project, ["portal"]).returncode == 0  # a rebuilt database too
+    assert run_stages(project, ["database"]).returncode == 0  # a rebuilt database too
     assert release(project).returncode == 0
     assert files(released(project)) == first
 
@@ -139,7 +139,7 @@ def test_a_release_of_a_package_not_rebuilt_is_refused(project):
 
 
 def test_help_only_helps(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipelines.release", "--help"], cwd=tmp_path, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.release", "--help"], cwd=tmp_path, capture_output=True,
                             text=True, env={**env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 0 and "usage:" in result.stdout
     assert list(tmp_path.iterdir()) == []

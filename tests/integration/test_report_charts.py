@@ -13,8 +13,8 @@ import pytest
 
 from conftest import ROOT
 from test_reports import OUTPUT, chromium, proxy  # noqa: F401 (proxy is a fixture)
-from pipelines.charts import TIMELINE
-from pipelines.config import load_config
+from pipelines.core.charts import TIMELINE
+from pipelines.core.config import load_config
 
 # Run in the page by Chromium: the box of every non-empty <text> of each chart, and each mark's hover text and link.
 PROBE = """<script>

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_stages
-from pipelines.config import load_config
-from pipelines.portal import HEADLESS_CHROMIUM
+from pipelines.core.config import load_config
+from pipelines.core.browser import HEADLESS_CHROMIUM
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(REPORTS.rglob("*.html"))

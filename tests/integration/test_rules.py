@@ -1,4 +1,4 @@
-"""Each rule of pipelines/rules.py on the published tables: silent on them, and finding one planted problem.
+"""Each rule of pipelines/core/rules.py on the published tables: silent on them, and finding one planted problem.
 
 The rules run in-process on polars frames read as the validate stage reads them (the sources normalized by
 the ingest stage of a copy of the project); each test changes a cell or two (or drops or adds rows) and
@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from conftest import copy_project, run_stages
-from pipelines.config import load_config
-from pipelines.rules import RULES, Tables
-from pipelines.schemas import load_schema, primary_key, read_table
+from pipelines.core.config import load_config
+from pipelines.core.rules import RULES, Tables
+from pipelines.core.schemas import load_schema, primary_key, read_table
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_a_dangling_foreign_key(built):
 
 
 def test_a_record_without_citation_and_citations_of_nothing(built):
-    from pipelines.rules import citations_point_at_records, every_record_cited
+    from pipelines.core.rules import citations_point_at_records, every_record_cited
 
     attack = first(built, "attacks")
     citations = built[2]["citations"]
@@ -81,7 +81,7 @@ def test_a_record_without_citation_and_citations_of_nothing(built):
 
 
 def test_a_quote_off_its_offsets(built):
-    from pipelines.rules import quotes_at_their_offsets
+    from pipelines.core.rules import quotes_at_their_offsets
 
     citation = first(built, "citations")
     shifted = set_cell(built, "citations", citation, "char_start", int(built[2]["citations"]["char_start"][0]) + 1)
@@ -89,7 +89,7 @@ def test_a_quote_off_its_offsets(built):
 
 
 def test_a_value_its_citations_do_not_state(built):
-    from pipelines.rules import values_agree_with_citations
+    from pipelines.core.rules import values_agree_with_citations
 
     stated = built[2]["citations"].filter((pl.col("resource") == "attacks") & (pl.col("field") == "killed")
                                           & pl.col("stated_value").is_not_null())
@@ -99,7 +99,7 @@ def test_a_value_its_citations_do_not_state(built):
 
 
 def test_dates_outside_their_precision_or_range(built):
-    from pipelines.rules import dates_within_precision
+    from pipelines.core.rules import dates_within_precision
 
     attacks = built[2]["attacks"].filter(pl.col("date").is_not_null())
     a, b, c = attacks["attack_id"][:3]
@@ -115,7 +115,7 @@ def test_dates_outside_their_precision_or_range(built):
 
 
 def test_an_organization_of_the_wrong_kind_and_a_banned_group_never_banned(built):
-    from pipelines.rules import organizations_of_the_right_kind
+    from pipelines.core.rules import organizations_of_the_right_kind
 
     bans = built[2]["court_bans"]
     ban, court = bans["ban_id"][0], bans["court_org_id"].drop_nulls()[0]
@@ -125,7 +125,7 @@ def test_an_organization_of_the_wrong_kind_and_a_banned_group_never_banned(built
 
 
 def test_duplicates_under_another_id_and_a_name_shared_by_two_organizations(built):
-    from pipelines.rules import no_duplicates_under_another_id
+    from pipelines.core.rules import no_duplicates_under_another_id
 
     agreements = built[2]["agreements"]
     copy = agreements.head(1).with_columns(agreement_id=pl.lit("agr-zzz-copy"),
@@ -140,7 +140,7 @@ def test_duplicates_under_another_id_and_a_name_shared_by_two_organizations(buil
 
 
 def test_two_records_a_curator_declared_distinct_are_not_duplicates(built):
-    from pipelines.rules import no_duplicates_under_another_id
+    from pipelines.core.rules import no_duplicates_under_another_id
 
     agreements = built[2]["agreements"]
     original = agreements["agreement_id"][0]
@@ -156,7 +156,7 @@ def test_two_records_a_curator_declared_distinct_are_not_duplicates(built):
 
 
 def test_a_vague_quantity_carries_no_number(built):
-    from pipelines.rules import statistics_consistent
+    from pipelines.core.rules import statistics_consistent
 
     statistic = first(built, "statistics", pl.col("value").is_not_null() & (pl.col("qualifier") != "range"))
     vague = set_cell(built, "statistics", statistic, "qualifier", "hundreds")
@@ -166,7 +166,7 @@ def test_a_vague_quantity_carries_no_number(built):
 
 
 def test_impossible_dates_are_flagged_and_only_they(built):
-    from pipelines.rules import impossible_values_flagged
+    from pipelines.core.rules import impossible_values_flagged
 
     unflagged = set_cell(built, "agreements", "agr-cis-ct-cooperation-1990", "flag", None)
     assert findings(impossible_values_flagged, tables(built, agreements=unflagged)) == [
@@ -186,7 +186,7 @@ def test_impossible_dates_are_flagged_and_only_they(built):
 
 
 def test_text_that_a_spreadsheet_would_run_or_that_holds_a_control_character(built):
-    from pipelines.rules import text_cells_safe
+    from pipelines.core.rules import text_cells_safe
 
     a, b = built[2]["attacks"]["attack_id"][:2]
     frame = set_cell(built, "attacks", a, "note", "=HYPERLINK(\"x\")")

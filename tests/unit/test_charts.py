@@ -4,8 +4,8 @@ import re
 import pandas as pd
 import pytest
 
-from pipelines import charts
-from pipelines.errors import BuildError
+from pipelines.core import charts
+from pipelines.core.errors import BuildError
 
 
 def statistic(**cells):

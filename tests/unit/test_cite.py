@@ -1,6 +1,6 @@
-from pipelines.cite import citation_id, locate
-from pipelines.errors import Problems
-from pipelines.records import Citation, Record
+from pipelines.stages.cite import citation_id, locate
+from pipelines.core.errors import Problems
+from pipelines.core.records import Citation, Record
 
 TEXTS = {"s1": 'He said "zero tolerance" twice: zero tolerance.', "s2": "Aktobe, June 5, 2016."}
 

@@ -1,5 +1,5 @@
-from pipelines.coverage import _FACT
-from pipelines.sentences import split_sentences
+from pipelines.stages.coverage import _FACT
+from pipelines.core.sentences import split_sentences
 
 
 def sentences(text):
@@ -25,7 +25,7 @@ def test_fact_bearing_words_and_numbers():
 
 
 def test_a_sentence_is_cited_when_any_span_overlaps_it():
-    from pipelines.coverage import cited_prefix
+    from pipelines.stages.coverage import cited_prefix
 
     text = "First one. Second one here. Third."
     prefix = cited_prefix(text, [(12, 18), (14, 16)])  # inside the second sentence only
@@ -36,7 +36,7 @@ def test_a_sentence_is_cited_when_any_span_overlaps_it():
 def test_names_are_found_as_a_regular_expression_finds_them_not_inside_longer_words():
     import re
 
-    from pipelines.coverage import NameIndex
+    from pipelines.stages.coverage import NameIndex
 
     names = {"Hizb ut-Tahrir", "Jamaat", "Islamic State", "АУМ Синрикё", "Tablighi Jamaat (2)", "Jund al-Khalifah"}
     index = NameIndex(names)
@@ -51,7 +51,7 @@ def test_names_are_found_as_a_regular_expression_finds_them_not_inside_longer_wo
 
 
 def test_a_sentence_divides_into_clauses_but_not_inside_brackets_or_a_date():
-    from pipelines.sentences import split_clauses
+    from pipelines.core.sentences import split_clauses
 
     text = ("After terrorists seized a school in Beslan, North Ossetia, and after the bombings (in Tashkent, Bukhara) "
             "of October 24, 2011; the court met: it ruled.")
@@ -64,8 +64,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     """The Beslan clause stays undecided while only the Uzbek bombings are cited, until a review decides it."""
     import json
 
-    from pipelines.coverage import run
-    from pipelines.config import Config
+    from pipelines.stages.coverage import run
+    from pipelines.core.config import Config
 
     text = ("This rule worked well after terrorists seized a school in Beslan, North Ossetia, last September and "
             "after the terrorist bombings in Uzbekistan in March and April 2004. Nothing else.")
@@ -95,8 +95,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
 def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_record_cites(tmp_path):
     import json
 
-    from pipelines.config import Config
-    from pipelines.coverage import run
+    from pipelines.core.config import Config
+    from pipelines.stages.coverage import run
 
     text = "In 2013 a court sat in Astana, and in 2014 another court sat in Almaty. Nothing else."
     (tmp_path / "ingested").mkdir()

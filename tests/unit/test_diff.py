@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from pipelines.diff import main, versions_in_history
+from pipelines.commands.diff import main, versions_in_history
 
 ROOT = Path(__file__).resolve().parents[2]
 

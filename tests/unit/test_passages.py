@@ -1,10 +1,10 @@
-"""pipelines.passages: a text cut into segments at every span boundary, rendered with its marks and references."""
+"""pipelines.core.passages: a text cut into segments at every span boundary, rendered with its marks and references."""
 from __future__ import annotations
 
 import re
 
 from conftest import ROOT
-from pipelines.passages import QUOTE, REVIEWED, SHOWN_REFERENCES, Span, context, render, segments
+from pipelines.core.passages import QUOTE, REVIEWED, SHOWN_REFERENCES, Span, context, render, segments
 
 TEMPLATES = ROOT / "portal" / "templates"
 TEXT = "Alpha beta. Gamma delta epsilon. Zeta eta."

@@ -1,7 +1,7 @@
 import shutil
 from pathlib import Path
 
-from pipelines.records import load_records
+from pipelines.core.records import load_records
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,15 +1,15 @@
 from pathlib import Path
 
 from conftest import ROOT, tree
-from pipelines.repro import committed_outputs, copy_aside, put_back, without_advice
+from pipelines.commands.repro import committed_outputs, copy_aside, put_back, without_advice
 
 # What `dvc repro` (DVC 3.67) prints on stdout after running two stages with core.autostage off.
 DVC_OUTPUT = """Running stage 'cite':
-> python -m pipelines.cite
+> python -m pipelines.stages.cite
 Updating lock file 'dvc.lock'
 
 Running stage 'build':
-> python -m pipelines.build
+> python -m pipelines.stages.tables
 Updating lock file 'dvc.lock'
 
 To track the changes with git, run:
@@ -25,7 +25,7 @@ Use `dvc push` to send your updates to remote storage.
 
 def test_dvc_advice_is_left_out_and_the_stages_are_kept():
     shown = "".join(without_advice(DVC_OUTPUT.splitlines(keepends=True)))
-    assert shown == "Running stage 'cite':\n> python -m pipelines.cite\n\nRunning stage 'build':\n> python -m pipelines.build\n"
+    assert shown == "Running stage 'cite':\n> python -m pipelines.stages.cite\n\nRunning stage 'build':\n> python -m pipelines.stages.tables\n"
 
 
 def test_the_committed_outputs_are_those_dvc_keeps_out_of_its_cache():

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipelines.schemas import (canonical, canonical_cell, cell_value, compatible, folded, folded_column, pandera_schema,
+from pipelines.core.schemas import (canonical, canonical_cell, cell_value, compatible, folded, folded_column, pandera_schema,
                                parse_partial_date, precision_of, read_table)
 
 DATE = {"name": "d", "type": "date"}
@@ -122,14 +122,14 @@ def test_every_enum_is_declared_with_its_categories_and_every_text_column_has_a_
     ("x" * 101, "101 characters long; 'city' allows at most 100"),
 ])
 def test_check_text_refuses_what_no_text_cell_may_hold(value, message):
-    from pipelines.schemas import check_text
+    from pipelines.core.schemas import check_text
 
     with pytest.raises(ValueError, match=message):
         check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, value)
 
 
 def test_check_text_accepts_ordinary_text():
-    from pipelines.schemas import check_text
+    from pipelines.core.schemas import check_text
 
     check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, "Aktobe – 2016 \"quoted\" 'x' = y")
 

@@ -1,4 +1,4 @@
-from pipelines.textnorm import find_all, normalize
+from pipelines.core.textnorm import find_all, normalize
 
 
 def test_typographic_quotes_become_plain():
@@ -24,7 +24,7 @@ def test_find_all_returns_every_offset():
 
 
 def test_closest_passage_names_a_changed_word():
-    from pipelines.textnorm import closest_passage, differences
+    from pipelines.core.textnorm import closest_passage, differences
 
     text = normalize("Intro. Three servicemen and five civilians were killed in the attacks, which rattled leaders.")
     quote = "Three servicemen and six civilians were killed"
@@ -34,7 +34,7 @@ def test_closest_passage_names_a_changed_word():
 
 
 def test_closest_passage_names_a_dash_by_its_unicode_name():
-    from pipelines.textnorm import closest_passage, differences
+    from pipelines.core.textnorm import closest_passage, differences
 
     text = normalize("The programme for 2013–2017 was approved by decree.")
     quote = "The programme for 2013-2017 was approved"
@@ -43,6 +43,6 @@ def test_closest_passage_names_a_dash_by_its_unicode_name():
 
 
 def test_nothing_resembles_an_unrelated_quote():
-    from pipelines.textnorm import closest_passage
+    from pipelines.core.textnorm import closest_passage
 
     assert closest_passage(normalize("A text about budgets and laws."), "zebra crossing quietly") is None

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from pipelines.wording import date_as_known, shorten, year_span
+from pipelines.core.wording import date_as_known, shorten, year_span
 
 DECREE = 'Decree of the President of Kazakhstan approving the "State program on combating religious extremism (2013)"'
 

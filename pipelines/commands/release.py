@@ -1,6 +1,6 @@
 """Command: write a release of the built package to dist/<name>-<version>/, the same bytes every time.
 
-    python -m pipelines.release        (make release: dvc repro first)
+    python -m pipelines.commands.release        (make release: dvc repro first)
 
 The folder holds the data package as a zip (datapackage.json, data/, schemas/ and the source documents in sources/,
 which the Web Annotations of a source without a URL point at; frictionless loads it as it is),
@@ -19,10 +19,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import replace_dir_atomic, sha256_file
-from .schemas import load_schema, read_table
+from ..core.config import Config, load_config
+from ..core.errors import Problems, command_arguments, run_stage
+from ..core.fileio import replace_dir_atomic, sha256_file
+from ..core.schemas import load_schema, read_table
 
 SUMS = "SHA256SUMS"
 FILE_MODE = 0o644
@@ -162,7 +162,7 @@ def write_sums(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    stage_arguments("release", __doc__).parse_args(argv)
+    command_arguments("python -m pipelines release", __doc__).parse_args(argv)
     run_stage("release", lambda: run(load_config()))
 
 

@@ -4,7 +4,7 @@ package stage beside the tables it publishes).
 Each annotation's target is the cited source (its URL, or its file in the package where it has none; its sha256
 as an RFC 6920 `ni:` URI) narrowed by a TextQuoteSelector (the quote, with up to `annotations.context_chars`
 characters of text before and after it) and a TextPositionSelector (its start and end). Both are taken from
-the source's NORMALIZED text (pipelines/textnorm.py, as the ingest stage writes it), not from the document's
+the source's NORMALIZED text (pipelines/core/textnorm.py, as the ingest stage writes it), not from the document's
 bytes: the offsets count Unicode code points of that text, as the citations table's char_start and char_end do.
 The bodies say what the quote backs: the record and field (purpose "identifying"), the value it states
 ("describing") and how the value follows from it ("commenting"), where the citation has them.

@@ -1,7 +1,7 @@
-from pipelines.build import conflict_rows, record_row
-from pipelines.schemas import fields_by_name, precision_of
-from pipelines.errors import Problems
-from pipelines.records import Record
+from pipelines.stages.tables import conflict_rows, record_row
+from pipelines.core.schemas import fields_by_name, precision_of
+from pipelines.core.errors import Problems
+from pipelines.core.records import Record
 
 SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "type": "date"},
                      {"name": "date_precision", "type": "string"}, {"name": "killed", "type": "integer"},
@@ -37,7 +37,7 @@ def test_only_incompatible_statements_are_conflicts():
 def test_a_csv_row_with_a_column_outside_the_header_is_refused(tmp_path):
     import pytest
 
-    from pipelines.fileio import write_csv
+    from pipelines.core.fileio import write_csv
     write_csv(tmp_path / "t.csv", ["a", "b"], [{"a": 1, "b": None}, {"a": True}])
     assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n1,\ntrue,\n"
     with pytest.raises(ValueError, match="'c'"):

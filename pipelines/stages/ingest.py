@@ -1,12 +1,12 @@
 """Stage ingest: check each source text against its catalog hash and write its normalized text."""
 from __future__ import annotations
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import replace_dir_atomic, sha256_file, write_json_atomic
-from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
-from .schemas import check_text, fields_by_name, load_schema, parse_partial_date
-from .textnorm import normalize
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import replace_dir_atomic, sha256_file, write_json_atomic
+from ..core.records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
+from ..core.schemas import check_text, fields_by_name, load_schema, parse_partial_date
+from ..core.textnorm import normalize
 
 CATALOG_KEYS = {"source_id", "file", "received_as", "title", "author", "publisher", "published", "url",
                 "language", "sha256", "note"}

@@ -6,7 +6,7 @@ its name or as one of its alternate names (GeoNames spellings: Uralsk/Oral, Akto
 regard to case or runs of spaces. A city the gazetteer does not know, or names more than one place, gets no
 coordinates and a warning (printed, and kept in the output); a record with only a region or a country gets none.
 
-derive() gives, per table and record, the derived cells the build stage joins (the columns the schema marks
+derive() gives, per table and record, the derived cells the tables stage joins (the columns the schema marks
 "x-derived": "gazetteer"), the gazetteer that gave them, and the warnings; the build keeps them beside the tables
 (PLACES) for the package stage to name the gazetteer. Loading the gazetteer takes seconds,
 so each city's match is kept in a cache (not a DVC output) stamped with the gazetteer's version, its population
@@ -61,7 +61,7 @@ def derive(config: Config, records: dict[str, list[Record]]) -> dict:
         if missing:
             problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None, ",".join(sorted(missing)),
                          f'expected fields marked "x-derived": "{HOW}" for the coordinates the build derives')
-    problems.raise_if_any("build")
+    problems.raise_if_any("tables")
     placed_records = {table: records.get(table, []) for table in knobs["tables"]}
     cache_path = config.path("places_cache")
     cache = read_cache(cache_path, gazetteer)
@@ -100,11 +100,11 @@ def installed_gazetteer(knobs: dict) -> Gazetteer:
     """The installed gazetteer, which must be the version params.yaml names (so that DVC reruns the stage on an upgrade)."""
     version = metadata.version(GAZETTEER_PACKAGE)
     if str(knobs["gazetteer_version"]) != version:
-        raise BuildError("build", [Problem("params.yaml", None, "geocode.gazetteer_version",
+        raise BuildError("tables", [Problem("params.yaml", None, "geocode.gazetteer_version",
                                              f"is {knobs['gazetteer_version']!r}, but {GAZETTEER_PACKAGE} {version} is "
                                              "installed (from requirements.lock): set it to the installed version")])
     if knobs.get("min_city_population") not in CITY_LISTS:
-        raise BuildError("build", [Problem("params.yaml", None, "geocode.min_city_population",
+        raise BuildError("tables", [Problem("params.yaml", None, "geocode.min_city_population",
                                            f"is {knobs.get('min_city_population')!r}; {GAZETTEER_PACKAGE} ships city lists "
                                            f"of places of at least {', '.join(map(str, CITY_LISTS))} people: use one")])
     return Gazetteer(version, int(knobs["min_city_population"]))

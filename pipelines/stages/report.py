@@ -1,9 +1,9 @@
 """Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, statistics
 over time, source coverage, validation — and a page per source (reports/sources/<source_id>.html): its normalized
-text with every citation highlighted and anchored by its id, rendered by pipelines.passages as the portal's source
+text with every citation highlighted and anchored by its id, rendered by pipelines.core.passages as the portal's source
 pages are. Every quote of the overview links to its place there.
 
-Static pages with inline CSS and inline SVG figures (drawn by pipelines.charts): no script, no network, readable
+Static pages with inline CSS and inline SVG figures (drawn by pipelines.core.charts): no script, no network, readable
 without JavaScript.
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import charts, passages
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import replace_dir_atomic, write_text_atomic
-from .schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
-from .sentences import read_review, reviewed_spans
-from .wording import shorten, year_span
+from ..core import charts, passages
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import replace_dir_atomic, write_text_atomic
+from ..core.schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
+from ..core.sentences import read_review, reviewed_spans
+from ..core.wording import shorten, year_span
 
 SOURCE_PAGES = "sources"  # reports/sources/<source_id>.html
 LABEL_WIDTH = 80  # characters of a record's title in a heading

@@ -1,4 +1,4 @@
-"""Stage citation: CITATION.cff and Zenodo metadata (.zenodo.json), from the package metadata in params.yaml.
+"""Stage metadata: CITATION.cff and Zenodo metadata (.zenodo.json), from the package metadata in params.yaml.
 
 It reads the same metadata datapackage.json is written from (params.yaml `package`), not datapackage.json
 itself, so an edit to a record, which changes every table hash in the descriptor, does not rerun it.
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import yaml
 
-from .config import Config, load_config
-from .errors import run_stage, stage_arguments
-from .fileio import write_json_atomic, write_text_atomic
+from ..core.config import Config, load_config
+from ..core.errors import run_stage, stage_arguments
+from ..core.fileio import write_json_atomic, write_text_atomic
 
 ZENODO_LICENSES = {"CC-BY-4.0": "cc-by-4.0"}
 
@@ -44,8 +44,8 @@ def run(config: Config) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    stage_arguments("citation", __doc__).parse_args(argv)
-    run_stage("citation", lambda: run(load_config()))
+    stage_arguments("metadata", __doc__).parse_args(argv)
+    run_stage("metadata", lambda: run(load_config()))
 
 
 if __name__ == "__main__":

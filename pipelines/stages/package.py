@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from .annotate import write_annotations
-from .config import Config, load_config
-from .descriptor import ANNOTATIONS, package as package_descriptor
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import PLACES, replace_dir_atomic, sha256_file, write_json_atomic
+from ..core.annotate import write_annotations
+from ..core.config import Config, load_config
+from ..core.descriptor import ANNOTATIONS, package as package_descriptor
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import PLACES, replace_dir_atomic, sha256_file, write_json_atomic
 
 
 def run(config: Config) -> None:

@@ -1,6 +1,6 @@
 """Command: compare two versions of the package table by table on primary keys.
 
-    python -m pipelines.diff OLD NEW [--format text|json|markdown]
+    python -m pipelines.commands.diff OLD NEW [--format text|json|markdown]
 
 OLD and NEW are each a folder holding a datapackage.json, a version of the package by name (0.1.0 or v0.1.0:
 the first commit of this repository's history whose datapackage.json carries that version; no git tag is
@@ -179,7 +179,7 @@ def as_markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.diff", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m pipelines diff", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("old", help="the older version: a folder with a datapackage.json, or a git revision")
     parser.add_argument("new", help="the newer version, likewise")

@@ -8,9 +8,9 @@ stops the build.
 """
 from __future__ import annotations
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import write_json_atomic
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import write_json_atomic
 
 MAX_LISTED = 50
 

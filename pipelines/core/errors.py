@@ -77,7 +77,7 @@ def command_arguments(prog: str, doc: str) -> argparse.ArgumentParser:
 
 
 def stage_arguments(stage: str, doc: str) -> argparse.ArgumentParser:
-    return command_arguments(f"python -m pipelines.{stage}", doc)
+    return command_arguments(f"python -m pipelines.stages.{stage}", doc)
 
 
 def run_stage(stage: str, run: Callable[[], None]) -> None:

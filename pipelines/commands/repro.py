@@ -6,7 +6,7 @@
 DVC's lines naming each stage it runs, and every error, are shown as they come; its advice to `git add dvc.lock`
 and to `dvc push` is not (this project has no DVC remote: data/ and the reports are committed to git). The run
 ends with one summary: the tables and their rows, the records added, changed and removed per table since the
-last build (pipelines/diff.py), and where to look next.
+last build (pipelines/commands/diff.py), and where to look next.
 
 A failed run puts dvc.lock and every committed output of the pipeline back byte for byte as they were: DVC
 records in dvc.lock each stage that succeeded before the one that failed, and a stage may have replaced a
@@ -27,9 +27,9 @@ from typing import Iterable, Iterator
 
 import yaml
 
-from .config import Config, load_config
+from ..core.config import Config, load_config
 from .diff import TableDiff, Version, VersionError, compare
-from .errors import command_arguments
+from ..core.errors import command_arguments
 
 LOCK = "dvc.lock"
 # DVC's closing advice and its note on each lock update, one pattern per line; a blank line next to one goes with it.

@@ -1,19 +1,19 @@
-"""Stage build: turn records, located citations and the source catalog into every table (not yet published).
+"""Stage tables: turn records, located citations and the source catalog into every table (not yet published).
 
 Columns a schema marks "x-derived" are not curated: their cells are derived here (the coordinates of places, by
-pipelines/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept beside
+pipelines/core/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept beside
 the tables (places.json) for the package stage to name the gazetteer."""
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 
-from . import geocode
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
-from .records import Record, read_loaded
-from .schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema,
+from ..core import geocode
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
+from ..core.records import Record, read_loaded
+from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema,
                       parse_partial_date, precision_of, primary_key)
 
 
@@ -34,7 +34,7 @@ def run(config: Config) -> None:
         tables[table] = [record_row(record, fields, precisions, problems) for record in table_records]
     places = geocode.derive(config, records)
     join_derived(tables, schemas, places["cells"])
-    problems.raise_if_any("build")
+    problems.raise_if_any("tables")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
 
     # Save
@@ -116,8 +116,8 @@ def _published_value(field: dict, row: dict, schema: dict) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    stage_arguments("build", __doc__).parse_args(argv)
-    run_stage("build", lambda: run(load_config()))
+    stage_arguments("tables", __doc__).parse_args(argv)
+    run_stage("tables", lambda: run(load_config()))
 
 
 if __name__ == "__main__":

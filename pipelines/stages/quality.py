@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import replace_dir_atomic, write_json_atomic
-from .schemas import foreign_keys, is_required, load_schema, precision_of, primary_key
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import replace_dir_atomic, write_json_atomic
+from ..core.schemas import foreign_keys, is_required, load_schema, precision_of, primary_key
 
 CORRECTNESS, DESCRIPTION = "correctness", "description"
 TYPE_PATTERNS = {"integer": r"-?\d+", "year": r"\d{4}", "number": r"-?\d+(\.\d+)?([eE][-+]?\d+)?",
@@ -42,7 +42,7 @@ def run(config: Config) -> None:
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from . import gxdocs
+    from ..core import gxdocs
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)  # no tqdm in build logs

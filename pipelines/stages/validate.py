@@ -14,11 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, shown, stage_arguments
-from .fileio import LOCATIONS, sha256_file, write_json_atomic
-from .rules import RULES, Tables
-from .schemas import fields_by_name, load_schema, pandera_schema, read_table, record_id_at
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, shown, stage_arguments
+from ..core.fileio import LOCATIONS, sha256_file, write_json_atomic
+from ..core.rules import RULES, Tables
+from ..core.schemas import fields_by_name, load_schema, pandera_schema, read_table, record_id_at
 
 
 def run(config: Config, today: dt.date | None = None) -> None:

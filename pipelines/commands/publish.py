@@ -1,6 +1,6 @@
 """Command: release the data package to a CKAN portal — create the dataset or update it in place.
 
-    CKAN_API_TOKEN=... python -m pipelines.publish --url https://ckan.example.org --org ORG [--dry-run]
+    CKAN_API_TOKEN=... python -m pipelines.commands.publish --url https://ckan.example.org --org ORG [--dry-run]
 
 Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent,
 and the files of the version's release (make release: the package zip, Parquet, SQLite, the report zip,
@@ -18,8 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, load_config
-from .fileio import sha256_file
+from ..core.config import Config, load_config
+from ..core.fileio import sha256_file
 from .release import ReleaseError, published_files
 
 EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_REJECTED = 2, 3, 4, 5
@@ -183,7 +183,7 @@ def publish(config: Config, portal: Portal | None, org: str | None, dry_run: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.publish", description=__doc__, epilog=EXIT_STATUSES,
+    parser = argparse.ArgumentParser(prog="python -m pipelines publish", description=__doc__, epilog=EXIT_STATUSES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="the CKAN portal's base URL")
     parser.add_argument("--org", help="the CKAN organization that owns the dataset")

@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from . import evidence
-from .config import Config, load_config
-from .errors import Problems, run_stage, shown, stage_arguments
-from .fileio import batches_atomic
-from .records import iter_records, loaded_writer
-from .schemas import fields_by_name, load_schema
-from .textnorm import closest_passage, differences, find_all, normalize
+from ..core import evidence
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, shown, stage_arguments
+from ..core.fileio import batches_atomic
+from ..core.records import iter_records, loaded_writer
+from ..core.schemas import fields_by_name, load_schema
+from ..core.textnorm import closest_passage, differences, find_all, normalize
 
 
 def run(config: Config) -> None:

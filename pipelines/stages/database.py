@@ -1,5 +1,5 @@
-"""Stage portal: export the published package to SQLite (keys, foreign keys, full-text search) for Datasette,
-with the normalized source texts and their sentences beside it; `--serve` runs Datasette on it.
+"""Stage database: export the published package to SQLite (keys, foreign keys, full-text search) for Datasette,
+with the normalized source texts and their sentences beside it (`python -m pipelines portal` serves it).
 
 The portal's templates, plugin and style sheets (params.yaml paths.portal_templates, portal_plugins, portal_static) show
 every record with the quotes that back it and every source with its citations marked: see docs/portal.md.
@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
-from typing import Iterator
 
-from .config import Config, load_config
-from .errors import Problems, run_stage, stage_arguments
-from .fileio import write_json_atomic
-from .schemas import foreign_keys, is_required, load_schema, primary_key, read_table
-from .sentences import read_review, reviewed_spans, split_sentences, whole_sentence
+from ..core.config import Config, load_config
+from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.fileio import write_json_atomic
+from ..core.schemas import foreign_keys, is_required, load_schema, primary_key, read_table
+from ..core.sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 # Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
@@ -91,7 +85,7 @@ def run(config: Config) -> None:
     problems = Problems()
     review_path = config.path("coverage_review")
     reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
-    problems.raise_if_any("portal")
+    problems.raise_if_any("database")
 
     # Process: write the database beside its final place, check its foreign keys, then move it in
     portal_rows = {"source_texts": sorted(texts.items()), "source_sentences": sentence_rows(texts, reviewed),
@@ -101,7 +95,7 @@ def run(config: Config) -> None:
     os.close(handle)
     try:
         problems = write_database(temp, config, schemas, knobs["full_text"], portal_rows)
-        problems.raise_if_any("portal")
+        problems.raise_if_any("database")
         os.chmod(temp, 0o644)
         os.replace(temp, database)
     finally:
@@ -233,118 +227,9 @@ def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str)
     }
 
 
-def datasette_command(config: Config, port: int) -> tuple[list[str], dict]:
-    """The command line and environment that serve the exported database with the portal's templates, plugin
-    and style sheet on 127.0.0.1:`port`. The plugin imports pipelines.passages, hence the PYTHONPATH."""
-    out_dir, knobs = config.path("portal_dir"), config.params["portal"]
-    datasette = Path(sys.executable).parent / "datasette"
-    argv = [str(datasette), "serve", "--immutable", str(out_dir / knobs["database"]),
-            "--metadata", str(out_dir / "metadata.json"),
-            "--template-dir", str(config.path("portal_templates")), "--plugins-dir", str(config.path("portal_plugins")),
-            "--static", f"{STATIC_MOUNT}:{config.path('portal_static')}",
-            "--host", "127.0.0.1", "--port", str(port)]
-    path = os.pathsep.join(filter(None, [str(config.root), os.environ.get("PYTHONPATH")]))
-    return argv, {**os.environ, "PYTHONPATH": path}
-
-
-def _die_with_parent() -> None:
-    """In the server's process, before exec: the kernel sends it SIGTERM if the process that started it dies
-    (even by SIGKILL), so that no server is left behind."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def start_server(config: Config, port: int, **popen) -> subprocess.Popen:
-    argv, env = datasette_command(config, port)
-    return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None, **popen)
-
-
-def stop_server(server: subprocess.Popen, grace: float = 10) -> int:
-    """SIGTERM, then SIGKILL if the server has not stopped within `grace` seconds; its exit code."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    return server.wait()
-
-
-# Debian's Chromium without a screen and without reaching out to the network: how every page of the portal and the
-# report is opened by the tests and `make screenshots`.
-HEADLESS_CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                     "--disable-background-networking"]
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def running_server(config: Config, port: int, **popen) -> Iterator[str]:
-    """A Datasette serving the portal, up and answering, for the with-block; stopped after it. Yields its base URL."""
-    server = start_server(config, port, **popen)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if server.poll() is not None:
-                raise RuntimeError(f"datasette exited with code {server.returncode} before it answered")
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"datasette did not answer on {base} within 30 s")
-        yield base
-    finally:
-        stop_server(server)
-
-
-class _Stopped(Exception):
-    pass
-
-
-def serve(config: Config, port: int) -> int:
-    """Serve the portal until this process is told to stop (SIGINT, SIGTERM, SIGHUP) or its parent dies (make
-    killed), then stop the server and wait for it: nothing is left listening on the port."""
-    def stop(signum, frame):
-        raise _Stopped(signum)
-
-    parent = os.getppid()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
-    server = start_server(config, port)
-    try:
-        while server.poll() is None and os.getppid() == parent:
-            try:
-                server.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
-    except _Stopped:
-        pass
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the wait for the server short
-        stop_server(server)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = stage_arguments("portal", __doc__)
-    parser.add_argument("--serve", action="store_true",
-                        help="serve the exported database with Datasette on 127.0.0.1, port $PORT (8001 unless set); "
-                             "Ctrl-C or SIGTERM stops the server")
-    if parser.parse_args(argv).serve:
-        sys.exit(serve(load_config(), int(os.environ.get("PORT", "8001"))))
-    run_stage("portal", lambda: run(load_config()))
+    stage_arguments("database", __doc__).parse_args(argv)
+    run_stage("database", lambda: run(load_config()))
 
 
 if __name__ == "__main__":

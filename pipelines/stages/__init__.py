@@ -1,0 +1,1 @@
+"""The DVC stages, one module each (dvc.yaml runs `python -m pipelines.stages.<stage>`)."""
