@@ -1,12 +1,13 @@
 # Set-up and everyday commands. On a fresh machine `make build` and `make test` are all you need:
-# each creates the locked environment in .venv first. `make help` lists the targets. The everyday commands
+# each creates the locked environment in .venv first (build: requirements.lock; test adds what the tests and
+# publishing need: requirements-test.lock). `make help` lists the targets. The everyday commands
 # run `python -m pipelines <command>`, where their logic lives.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: build check test test-fast help env browser ckan-env interop-env portal release screenshots lock bench docs shell clean
+.PHONY: build check test test-fast lint help env test-env publish-env browser ckan-env interop-env portal release screenshots lock bench docs shell clean
 
 # Tests that need more than .venv: a browser, a service, or a client installed apart (see pyproject.toml).
 NOT_FAST := not browser and not ckan and not other_clients
@@ -17,11 +18,14 @@ build: env ## rebuild the data package (data/, datapackage.json, reports/) from 
 check: env ## between edits: locate the quotes, build and validate the tables; nothing is published
 	@$(RUN) python -m pipelines check
 
-test: env browser ckan-env interop-env ## run the whole test suite
+test: test-env browser ckan-env interop-env lint ## run the whole test suite (after the linter)
 	$(RUN) pytest
 
-test-fast: env ## the tests that need only .venv (no browser, no service, no other client), on two workers
+test-fast: test-env lint ## the tests that need only .venv (no browser, no service, no other client), on two workers
 	$(RUN) pytest -m "$(NOT_FAST)" -n 2 --dist loadfile  # a module's tests share its fixtures: one worker each
+
+lint: test-env ## ruff, as configured in pyproject.toml
+	$(RUN) ruff check pipelines portal bench tests
 
 help: ## list these targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,12 +60,25 @@ browser: ## Debian's Chromium, for the tests that open the generated pages
 
 env: $(VENV)/.synced ## create the locked Python environment in .venv (about a minute the first time)
 
-$(VENV)/.synced: requirements.lock
+test-env: $(VENV)/.synced-test ## .venv with what the tests and publishing need too (requirements-test.lock)
+
+publish-env: $(VENV)/.synced-publish ## .venv with what `python -m pipelines publish` needs too (requirements-publish.lock)
+
+$(VENV)/bin/uv:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	@echo "Creating the locked environment in $(VENV) (about a minute the first time)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --python $(BIN)/python --compile-bytecode requirements.lock
+
+# Each lock is a superset of the one before it (requirements.lock ⊂ -publish ⊂ -test), so a sync to a larger one
+# keeps the build working; a sync to a smaller one is followed by the larger again when a target needs it.
+$(VENV)/.synced: requirements.lock | $(VENV)/bin/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
+	rm -f $(VENV)/.synced-*
+	touch $@
+
+$(VENV)/.synced-%: requirements-%.lock $(VENV)/.synced
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode $<
 	touch $@
 
 portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001 (PORT=… to change); Ctrl-C stops it
@@ -73,10 +90,12 @@ release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite
 screenshots: build browser ## PNG screenshots of a record, a source and a table page and the attacks map of the portal in docs/img/
 	$(RUN) python -m portal.screenshots
 
-lock: env ## re-resolve requirements.in into requirements.lock
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.lock
+lock: $(VENV)/bin/uv ## re-resolve requirements*.in into their locks (the larger ones constrained by requirements.lock)
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes --custom-compile-command "make lock" requirements.in -o requirements.lock
+	for extra in publish test; do $(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -c requirements.lock requirements-$$extra.in -o requirements-$$extra.lock; done
 
-bench: env ## print speed and memory figures of the pipeline (several minutes; progress on stderr)
+bench: test-env ## print speed and memory figures of the pipeline (several minutes; progress on stderr)
 	$(RUN) python -m pipelines bench
 
 clean: ## remove the environments, build/ and test output (data/ and reports/ stay)

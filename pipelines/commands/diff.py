@@ -1,6 +1,6 @@
 """Command: compare two versions of the package table by table on primary keys.
 
-    python -m pipelines.commands.diff OLD NEW [--format text|json|markdown]
+    python -m pipelines diff OLD NEW [--format text|json|markdown]
 
 OLD and NEW are each a folder holding a datapackage.json, a version of the package by name (0.1.0 or v0.1.0:
 the first commit of this repository's history whose datapackage.json carries that version; no git tag is

@@ -1,6 +1,6 @@
 """Command: release the data package to a CKAN portal — create the dataset or update it in place.
 
-    CKAN_API_TOKEN=... python -m pipelines.commands.publish --url https://ckan.example.org --org ORG [--dry-run]
+    CKAN_API_TOKEN=... python -m pipelines publish --url https://ckan.example.org --org ORG [--dry-run]
 
 Every table, the annotations file, datapackage.json and each table's schema (attached to its resource) are sent,
 and the files of the version's release (make release: the package zip, Parquet, SQLite, the report zip,
@@ -12,6 +12,7 @@ complete. The API token is read from the environment only and never printed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -189,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--org", help="the CKAN organization that owns the dataset")
     parser.add_argument("--dry-run", action="store_true", help="print what would be sent; send nothing")
     args = parser.parse_args(argv)
+    missing = [name for name in ("ckanapi", "frictionless_ckan_mapper") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"publish: {', '.join(missing)} not installed: `make publish-env` installs what publishing needs "
+              "(requirements-publish.lock)", file=sys.stderr)
+        return EXIT_USAGE
     config = load_config()
     token = os.environ.get(config.params["publish"]["token_variable"])
     if not token and not args.dry_run:

@@ -1,6 +1,6 @@
 """Command: write a release of the built package to dist/<name>-<version>/, the same bytes every time.
 
-    python -m pipelines.commands.release        (make release: dvc repro first)
+    python -m pipelines release        (make release: dvc repro first)
 
 The folder holds the data package as a zip (datapackage.json, data/, schemas/ and the source documents in sources/,
 which the Web Annotations of a source without a URL point at; frictionless loads it as it is),

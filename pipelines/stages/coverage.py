@@ -6,7 +6,7 @@ sentence cut at semicolons, colons and commas outside brackets) that hold such a
 is decided only when each is. A fact is decided when a citation's span overlaps it, or when the review file
 (params.yaml paths.coverage_review) lists it — at the clause's start, or the whole sentence at the sentence's
 start — with the reason it holds no table fact.
-`python -m pipelines.stages.coverage` writes build/coverage.json and prints per-source counts; with `--check` it
+`python -m pipelines coverage` writes build/coverage.json and prints per-source counts; with `--check` it
 exits 1 while any fact is undecided or any review entry no longer matches its sentence or clause.
 """
 from __future__ import annotations
