@@ -1,7 +1,8 @@
 """Commands build and check: the pipeline run by DVC, ending with a summary, and changing nothing when it fails.
 
     python -m pipelines build    # `dvc repro`: sources/ + records/ → data/, datapackage.json, reports/
-    python -m pipelines check    # `dvc repro validate`: locate the quotes, build and validate; nothing published
+    python -m pipelines check    # `dvc repro validate coverage`: locate the quotes, build and validate, count the
+                                 # facts still to decide; nothing published, nothing refused for an undecided fact
 
 DVC's lines naming each stage it runs, and every error, are shown as they come; its advice to `git add dvc.lock`
 and to `dvc push` is not (this project has no DVC remote: data/ and the reports are committed to git). The run
@@ -14,6 +15,7 @@ committed file before a later one failed. They are copied aside before DVC start
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -44,9 +46,10 @@ def build(argv: list[str] | None = None) -> int:
 
 
 def check(argv: list[str] | None = None) -> int:
-    """between edits: locate the quotes, build and validate the tables; nothing is published: `dvc repro validate`"""
+    """between edits: locate the quotes, build and validate the tables, count the facts still to decide; nothing is
+    published: `dvc repro validate coverage`"""
     command_arguments("python -m pipelines check", __doc__).parse_args(argv)
-    return reproduce(load_config(), "check", ["validate"])
+    return reproduce(load_config(), "check", ["validate", "coverage"])
 
 
 def reproduce(config: Config, command: str, targets: list[str]) -> int:
@@ -184,5 +187,22 @@ def summary(config: Config, command: str, kept: Path, seconds: float) -> str:
         lines.append(f"Next: read {config.params['paths']['reports_dir']}/index.html (the quality report), browse the "
                      f"tables with `make portal`, review with `git diff {config.params['paths']['data_dir']}/`.")
     else:
-        lines.append("Next: `make build` publishes them; then read the report or browse them with `make portal`.")
+        lines += still_to_decide(config)
     return "\n".join(lines)
+
+
+def still_to_decide(config: Config) -> list[str]:
+    """The facts of each source that the coverage review leaves undecided, and the review entries a citation
+    contradicts: while there is any, a build refuses to publish (the package stage)."""
+    coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
+    counts = {source: len(c["undecided"]) for source, c in coverage["sources"].items() if c["undecided"]}
+    stale = sum(1 for entry in coverage["stale_reviews"] if entry.get("cited_by"))
+    if not counts and not stale:
+        return ["Every fact of every source is cited or reviewed.",
+                "Next: `make build` publishes them; then read the report or browse them with `make portal`."]
+    lines = ["Still to decide (build will refuse until each is cited or reviewed; `python -m pipelines coverage` "
+             "lists them):"]
+    lines += [f"  {source}: {n} undecided fact(s)" for source, n in counts.items()]
+    if stale:
+        lines.append(f"  {config.params['paths']['coverage_review']}: {stale} entry(ies) contradicted by a citation")
+    return lines

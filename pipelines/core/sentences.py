@@ -92,5 +92,22 @@ def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problem
         elif (item["source_id"], start) in reviewed:
             problems.add(where, record, "start", "the same sentence is reviewed twice")
         else:
-            reviewed[(item["source_id"], start)] = item
+            reviewed[(item["source_id"], start)] = {**item, "where": where}  # where the curator edits it
     return reviewed
+
+
+def undecided(coverage: dict, review_file: str) -> Problems:
+    """What the coverage stage found still to decide (params.yaml paths.coverage), as problems: each undecided fact
+    by source, offset and first words, and each review entry that a record's citation contradicts, where the
+    curator edits it. The package stage publishes nothing while there is any."""
+    problems = Problems()
+    for source_id, counts in coverage["sources"].items():
+        for item in counts["undecided"]:
+            problems.add(f"sources/{source_id}", f"{source_id}@{item['start']}", None,
+                         f"undecided fact {shown(item['sentence'], 90)}: cite it from a record, or decide in "
+                         f"{review_file} that it holds no table fact (`python -m pipelines coverage` lists them)")
+    for entry in coverage["stale_reviews"]:
+        if entry.get("cited_by"):  # an entry that decides no fact any more is reported by coverage, not refused
+            problems.add(entry["where"], f"{entry['source_id']}@{entry['start']}", "begins", entry["problem"])
+    return problems
+

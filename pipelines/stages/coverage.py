@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
 from ..core.fileio import bulk_objects, read_batches, write_json_atomic
@@ -40,7 +42,8 @@ def run(config: Config) -> dict:
     texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
              for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
     with bulk_objects():
-        spans = [(c["source_id"], c["char_start"], c["char_end"]) for c in read_batches(config.path("citations"))]
+        spans = [(c["source_id"], c["char_start"], c["char_end"], f"{c['resource']} {c['record_id']} ({c['where']})")
+                 for c in read_batches(config.path("citations"))]
     names = organization_names(config.path("tables_dir") / "organizations.csv")
     problems = Problems()
     review_path = config.path("coverage_review")
@@ -53,7 +56,7 @@ def run(config: Config) -> dict:
     for source_id, text in texts.items():
         sentences = split_sentences(text)
         starts = {start for start, _ in sentences}
-        cited = cited_prefix(text, [(a, b) for s, a, b in spans if s == source_id])
+        cited = cited_prefix(text, [(a, b) for s, a, b, _ in spans if s == source_id])
         counts = {"sentences": len(sentences), "fact_bearing_sentences": 0, "fact_bearing": 0, "cited": 0,
                   "reviewed": 0, "undecided": []}
         for start, end in sentences:
@@ -80,9 +83,10 @@ def run(config: Config) -> dict:
                                                  "this offset"})
         for start, end, _ in reviewed_spans(text, source_id, reviewed):
             if cited[end] > cited[start]:
-                summary["stale_reviews"].append({**reviewed[(source_id, start)], "problem": (
-                    f"a record cites this passage now (characters {start}-{end}), which the review says holds no "
-                    "table fact: delete the review entry (or, if the citation is wrong, the citation)")})
+                citing = sorted({who for s, a, b, who in spans if s == source_id and a < end and b > start})
+                summary["stale_reviews"].append({**reviewed[(source_id, start)], "cited_by": citing, "problem": (
+                    f"{' and '.join(citing)} cite(s) this passage (characters {start}-{end}), which the review says "
+                    "holds no table fact: delete the review entry (or, if the citation is wrong, the citation)")})
         summary["sources"][source_id] = counts
 
     # Save
@@ -158,6 +162,21 @@ def organization_names(path: Path) -> set[str]:
     return names
 
 
+def worklist(summary: dict, source_id: str) -> list[dict]:
+    """One item per undecided fact of a source: where it is, its clause verbatim (a quote ready to paste into a
+    record's citations), and the review entry that would decide that clause alone, but for its reason."""
+    items = []
+    for item in summary["sources"][source_id]["undecided"]:
+        begins = " ".join(item["sentence"].split(" ")[:BEGINS_WORDS])
+        items.append({"source_id": source_id, "start": item["start"], "begins": begins, "quote": item["sentence"],
+                      "review": {"source_id": source_id, "start": item["start"], "scope": "clause", "begins": begins,
+                                 "reason": ""}})
+    return items
+
+
+BEGINS_WORDS = 6  # the first words a review entry quotes: enough to be refused when the text there changes
+
+
 def print_summary(summary: dict, out=sys.stdout) -> int:
     """Per-source counts and every undecided sentence; returns how many sentences need a decision."""
     print(f"{'source':32} {'sentences':>9} {'facts':>6} {'cited':>6} {'reviewed':>8} {'undecided':>9}", file=out)
@@ -170,7 +189,7 @@ def print_summary(summary: dict, out=sys.stdout) -> int:
         for item in c["undecided"]:
             print(f"undecided: {source_id} @{item['start']}: {shown(item['sentence'], 300, quote=False)}", file=out)
     for entry in summary["stale_reviews"]:
-        print(f"stale review: {entry['source_id']} @{entry['start']}: {entry['problem']}", file=out)
+        print(f"stale review: {entry['where']} ({entry['source_id']} @{entry['start']}): {entry['problem']}", file=out)
     return undecided + len(summary["stale_reviews"])
 
 
@@ -178,11 +197,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = stage_arguments("coverage", __doc__)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 while any fact-bearing sentence is undecided or any review entry is stale")
-    check = parser.parse_args(argv).check
+    parser.add_argument("--worklist", metavar="SOURCE_ID",
+                        help="print, as YAML, each undecided fact of the source with its quote and review entry")
+    args = parser.parse_args(argv)
+    check = args.check
 
     def stage() -> None:
         config = load_config()
-        left = print_summary(run(config))
+        summary = run(config)
+        if args.worklist is not None:
+            if args.worklist not in summary["sources"]:
+                problems = Problems()
+                problems.add(config.params["paths"]["catalog"], args.worklist, "source_id",
+                             f"no such source; expected one of {sorted(summary['sources'])}")
+                problems.raise_if_any("coverage")
+            yaml.safe_dump(worklist(summary, args.worklist), sys.stdout, allow_unicode=True, sort_keys=False,
+                           width=120)
+            return
+        left = print_summary(summary)
         if check and left:
             problems = Problems()
             problems.add(config.params["paths"]["coverage_review"], None, None,

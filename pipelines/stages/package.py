@@ -1,4 +1,8 @@
-"""Stage package: publish the validated tables and their annotations into data/ and write datapackage.json, all or nothing."""
+"""Stage package: publish the validated tables and their annotations into data/ and write datapackage.json, all or nothing.
+
+Nothing is published while the coverage review leaves a fact of a source undecided or a record cites a passage the
+review says holds no fact (build/coverage.json, from the coverage stage): the package keeps its promise by the build.
+"""
 from __future__ import annotations
 
 import json
@@ -7,8 +11,9 @@ import shutil
 from ..core.annotate import write_annotations
 from ..core.config import Config, load_config
 from ..core.descriptor import ANNOTATIONS, package as package_descriptor
-from ..core.errors import Problems, run_stage, stage_arguments
+from ..core.errors import run_stage, stage_arguments
 from ..core.fileio import PLACES, replace_dir_atomic, sha256_file, write_json_atomic
+from ..core.sentences import undecided
 
 
 def run(config: Config) -> None:
@@ -17,7 +22,8 @@ def run(config: Config) -> None:
     validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
     sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
     gazetteer = json.loads((config.path("tables_dir") / PLACES).read_text(encoding="utf-8"))["gazetteer"]
-    problems = Problems()
+    coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
+    problems = undecided(coverage, config.params["paths"]["coverage_review"])
     for table in config.all_tables:
         path = config.path("tables_dir") / f"{table}.csv"
         if not path.exists() or sha256_file(path) != validated.get(table):

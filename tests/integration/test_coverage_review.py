@@ -1,13 +1,14 @@
 """The coverage review: every fact of the sources is cited or reviewed, and a new one is caught."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import subprocess
 import sys
 
 import yaml
 
-from conftest import copy_project, env, run_stages
+from conftest import command, copy_project, dvc, env, git_init, run_stages, snapshot, tree
 
 STAGES = ["ingest", "cite", "tables"]
 
@@ -77,3 +78,63 @@ def test_a_review_entry_whose_sentence_changed_is_refused(tmp_path):
     assert result.returncode == 1
     assert "sources/reviewed.yaml:" in result.stderr and "field 'begins'" in result.stderr
     assert "review the sentence again" in result.stderr
+
+
+# --- the build keeps the promise: nothing is published while a fact is undecided -------------------------------
+
+def _undecide_last_fact(project) -> dict:
+    """Take back the fixture project's last review entry (appended by conftest.decide_the_rest): its fact is then
+    undecided. Returns the entry."""
+    git_init(project)  # DVC runs in a repository
+    review = project / "sources" / "reviewed.yaml"
+    entries = yaml.safe_load(review.read_text(encoding="utf-8"))
+    review.write_text(yaml.safe_dump(entries[:-1], allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    return entries[-1]
+
+
+def test_a_build_with_an_undecided_fact_publishes_nothing_and_names_the_fact(mini):
+    entry = _undecide_last_fact(mini)
+    before = tree(mini)
+    result = command(mini, "build")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"record '{entry['source_id']}@{entry['start']}'" in result.stderr
+    assert f"undecided fact '{entry['begins']}" in result.stderr and "python -m pipelines coverage" in result.stderr
+    assert tree(mini) == before  # every file, dvc.lock and the published ones among them, as it was
+
+
+def test_dvc_repro_alone_publishes_nothing_while_a_fact_is_undecided(mini):
+    _undecide_last_fact(mini)
+    published = snapshot(mini)
+    result = dvc(mini, "repro")
+    assert result.returncode != 0 and "undecided fact" in result.stdout + result.stderr
+    assert {k: v for k, v in snapshot(mini).items() if not k.startswith("reports/")} == \
+        {k: v for k, v in published.items() if not k.startswith("reports/")}
+
+
+def test_check_counts_the_undecided_facts_and_does_not_refuse(mini):
+    entry = _undecide_last_fact(mini)
+    result = command(mini, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "build will refuse" in result.stdout
+    assert f"  {entry['source_id']}: 1 undecided fact(s)" in result.stdout
+
+
+def test_a_build_refuses_a_review_entry_that_a_record_cites(mini):
+    """An entry that says a passage holds no fact while a record cites it: the entry's line and the record named."""
+    git_init(mini)
+    with open(mini / "data" / "citations.csv", encoding="utf-8", newline="") as handle:
+        cited = next(csv.DictReader(handle))
+    text = (mini / "build" / "sources" / f"{cited['source_id']}.txt").read_text(encoding="utf-8")
+    start = int(cited["char_start"])
+    review = mini / "sources" / "reviewed.yaml"
+    lines = review.read_text(encoding="utf-8").count("\n")
+    with open(review, "a", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump([{"source_id": cited["source_id"], "start": start, "scope": "clause",
+                                      "begins": text[start:start + 12], "reason": "said to hold no fact"}]))
+    published = snapshot(mini)
+    result = command(mini, "build")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"sources/reviewed.yaml:{lines + 1}" in result.stderr
+    assert f"{cited['resource']} {cited['record_id']} (records/{cited['resource']}.yaml:" in result.stderr
+    assert snapshot(mini) == published

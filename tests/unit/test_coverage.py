@@ -74,8 +74,9 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     (tmp_path / "ingested" / "s.txt").write_text(text, encoding="utf-8")
     (tmp_path / "ingested" / "sources.json").write_text(json.dumps([{"source_id": "s"}]), encoding="utf-8")
     start = text.index(quote)
-    (tmp_path / "citations.jsonl").write_text(json.dumps([{"source_id": "s", "char_start": start,
-                                                           "char_end": start + len(quote)}]) + "\n", encoding="utf-8")
+    citation = {"source_id": "s", "char_start": start, "char_end": start + len(quote), "resource": "attacks",
+                "record_id": "attack-x", "where": "records/attacks.yaml:3"}
+    (tmp_path / "citations.jsonl").write_text(json.dumps([citation]) + "\n", encoding="utf-8")
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     review = tmp_path / "reviewed.yaml"
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
@@ -109,7 +110,8 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
 
     def counts(quote, scope):
         start = text.index(quote) if quote else 0
-        rows = [{"source_id": "s", "char_start": start, "char_end": start + len(quote)}] if quote else []
+        rows = [{"source_id": "s", "char_start": start, "char_end": start + len(quote), "resource": "attacks",
+                 "record_id": "attack-x", "where": "records/attacks.yaml:3"}] if quote else []
         (tmp_path / "citations.jsonl").write_text("".join(json.dumps([r]) + "\n" for r in rows), encoding="utf-8")
         (tmp_path / "reviewed.yaml").write_text("- source_id: s\n  start: 0\n  begins: In 2013 a court\n"
                                                 + (f"  scope: {scope}\n" if scope else "") + "  reason: r\n", encoding="utf-8")
@@ -121,4 +123,6 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     assert clause["reviewed"] == 1 and [u["sentence"] for u in clause["undecided"]] == ["and in 2014 another court sat in Almaty."]
     summary = counts("In 2013 a court sat in Astana", "clause")
     assert [e["start"] for e in summary["stale_reviews"]] == [0]  # a record cites what the review says holds no fact
-    assert "a record cites this passage now" in summary["stale_reviews"][0]["problem"]
+    assert summary["stale_reviews"][0]["cited_by"] == ["attacks attack-x (records/attacks.yaml:3)"]
+    assert "attacks attack-x (records/attacks.yaml:3) cite(s) this passage" in summary["stale_reviews"][0]["problem"]
+    assert summary["stale_reviews"][0]["where"] == "reviewed.yaml:1"
