@@ -12,14 +12,13 @@ exits 1 while any fact is undecided or any review entry no longer matches its se
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sys
 from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
-from ..core.fileio import bulk_objects, read_batches, write_json_atomic
+from ..core.fileio import bulk_objects, read_batches, read_texts, write_json_atomic
 from ..core.sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
 
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
@@ -36,9 +35,7 @@ _FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r"
 
 def run(config: Config) -> dict:
     # Load
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     with bulk_objects():
         spans = [(c["source_id"], c["char_start"], c["char_end"]) for c in read_batches(config.path("citations"))]
     names = organization_names(config.path("tables_dir") / "organizations.csv")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import write_json_atomic
+from ..core.fileio import read_texts, write_json_atomic
 from ..core.schemas import foreign_keys, is_required, load_schema, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
@@ -79,9 +79,7 @@ def run(config: Config) -> None:
     out_dir = config.path("portal_dir")
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / knobs["database"]
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     problems = Problems()
     review_path = config.path("coverage_review")
     reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)

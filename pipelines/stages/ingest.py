@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import replace_dir_atomic, sha256_file, write_json_atomic
+from ..core.fileio import replace_dir_atomic, sha256_file, write_ingested
 from ..core.records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
 from ..core.schemas import check_text, fields_by_name, load_schema, parse_partial_date
 from ..core.textnorm import normalize
@@ -36,9 +36,7 @@ def run(config: Config) -> None:
 
     # Save
     with replace_dir_atomic(config.path("ingested_dir")) as staging:
-        for source_id, text in texts.items():
-            (staging / f"{source_id}.txt").write_text(text, encoding="utf-8")
-        write_json_atomic(staging / "sources.json", rows)
+        write_ingested(staging, rows, texts)
 
 
 def _read_catalog(path, problems: Problems) -> list[dict]:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..core import charts, passages
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import replace_dir_atomic, write_text_atomic
+from ..core.fileio import read_texts, replace_dir_atomic, write_text_atomic
 from ..core.schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans
 from ..core.wording import shorten, year_span
@@ -36,8 +36,7 @@ def run(config: Config) -> None:
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
     conformance = json.loads(config.path("conformance").read_text(encoding="utf-8"))
-    ingested = config.path("ingested_dir")
-    texts = {s: (ingested / f"{s}.txt").read_text(encoding="utf-8") for s in frames["sources"]["source_id"]}
+    texts = read_texts(config.path("ingested_dir"), frames["sources"]["source_id"])
     problems = Problems()
     review_path = config.path("coverage_review")
     reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)

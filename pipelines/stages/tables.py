@@ -5,13 +5,13 @@ pipelines/core/geocode.py from the gazetteer) and joined by record id; what was 
 the tables (places.json) for the package stage to name the gazetteer."""
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 from ..core import geocode
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
+from ..core.fileio import (LOCATIONS, PLACES, bulk_objects, read_batches, read_source_rows, replace_dir_atomic, write_csv,
+                           write_json_atomic)
 from ..core.records import Record, read_loaded
 from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema,
                       parse_partial_date, precision_of, primary_key)
@@ -20,7 +20,7 @@ from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, f
 def run(config: Config) -> None:
     # Load
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
-    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    sources = read_source_rows(config.path("ingested_dir"))
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
     records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
