@@ -16,10 +16,9 @@ from pathlib import Path
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, write_json_atomic
-from ..core.schemas import foreign_keys, is_required, load_schema, primary_key, read_table
+from ..core.schemas import engine_types, foreign_keys, is_required, load_schema, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
-SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 # Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
 STATIC_MOUNT = "assets"
 
@@ -162,7 +161,7 @@ def create_table(table: str, schema: dict) -> str:
     columns = []
     for field in schema["fields"]:
         name = field["name"]
-        column = [_quoted(name), SQL_TYPES[field["type"]]]
+        column = [_quoted(name), engine_types(field).sqlite]
         if key == [name]:
             column.append("PRIMARY KEY")
         if is_required(field):

@@ -138,3 +138,48 @@ def test_text_is_folded_the_same_in_python_and_in_polars():
     import polars as pl
     texts = ["  Islamic  State ", "ИСЛАМСКОЕ\u00a0государство", "Qazaqstan\tRespublikasy", "ÆSir Ōtake", "İstanbul", "ΣΊΣΥΦΟΣ"]
     assert pl.DataFrame({"t": texts}).select(folded_column(pl.col("t")))["t"].to_list() == [folded(t) for t in texts]
+
+
+def test_every_type_a_schema_uses_has_a_row_in_the_table_of_types():
+    from pipelines.core.schemas import TYPES
+
+    used = {f["type"] for path in (ROOT / "schemas").glob("*.schema.json")
+            for f in json.loads(path.read_text(encoding="utf-8"))["fields"]}
+    assert used <= set(TYPES)
+
+
+def test_each_row_of_the_table_of_types_names_real_engine_types():
+    import polars as pl
+
+    from pipelines.core.schemas import TYPES
+
+    for types in TYPES.values():
+        assert isinstance(getattr(pl, types.polars)(), pl.DataType)
+        pd.api.types.pandas_dtype(types.pandas)
+        assert types.sqlite in {"TEXT", "INTEGER", "REAL"}
+
+
+def test_pandas_frame_gives_each_schema_type_its_pandas_dtype(tmp_path):
+    from pipelines.core.schemas import TYPES, pandas_frame
+
+    cells = {"string": "x", "integer": "-3", "year": "2001", "number": "1.5", "boolean": "true", "date": "2001-06-15"}
+    assert set(cells) == set(TYPES)
+    schema = {"fields": [{"name": kind, "type": kind} for kind in cells]}
+    (tmp_path / "t.csv").write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n,,,,,\n", encoding="utf-8")
+    frame, bad = read_table(tmp_path / "t.csv", schema)
+    assert not bad
+    assert {name: str(dtype) for name, dtype in pandas_frame(frame).dtypes.items()} == {
+        kind: TYPES[kind].pandas for kind in cells}
+
+
+@pytest.mark.parametrize("kind, value", [("integer", -3), ("year", 2001), ("number", 1.5), ("number", 2.5e-07),
+                                         ("boolean", True), ("boolean", False), ("date", "2001-06-15")])
+def test_a_published_cell_matches_the_pattern_of_its_type(tmp_path, kind, value):
+    import re
+
+    from pipelines.core.fileio import write_csv
+    from pipelines.core.schemas import TYPES
+
+    write_csv(tmp_path / "t.csv", ["v"], [{"v": value}])
+    cell = (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert re.fullmatch(TYPES[kind].published, cell)
