@@ -16,7 +16,7 @@ import polars as pl
 
 from .errors import shown
 from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, fields_by_name,
-                      folded_column, foreign_keys, map_unique, precision_of, primary_key, record_id_at)
+                      folded_column, foreign_keys, list_separator, map_unique, precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -214,7 +214,7 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
                    .filter(pl.col("nth") > 0))
         if repeats.is_empty():
             continue
-        separator = fields_by_name(t.schemas[table])["distinct_from"]["x-list-separator"]
+        separator = list_separator(t.schemas[table], "distinct_from")
         declared = (frame.select(pl.col(key).alias("a"), pl.col("distinct_from").str.split(separator).alias("b"))
                     .drop_nulls("b").explode("b"))
         declared = pl.concat([declared, declared.select(a="b", b="a")]).unique()  # either record may say it
@@ -227,7 +227,8 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
     organizations = t.frames["organizations"]
     labels = pl.concat([
         organizations.select("org_id", label=pl.col("name")),
-        organizations.select("org_id", label=pl.col("aliases").str.split("|")).explode("label"),
+        organizations.select("org_id", label=pl.col("aliases").str.split(list_separator(t.schemas["organizations"], "aliases")))
+        .explode("label"),
     ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
     shared = (labels.filter(pl.col("label").is_duplicated()).group_by("label").agg(pl.col("org_id").unique().sort())
               .filter(pl.col("org_id").list.len() > 1).sort("label"))
@@ -338,8 +339,8 @@ def statistics_consistent(t: Tables) -> Iterator[Finding]:
 def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
     f = t.frames["prosecutions"]
-    separator = fields_by_name(t.schemas["prosecutions"])["defendants"]["x-list-separator"]
-    named = f.with_columns(named=pl.col("defendants").str.split(separator).list.len())
+    named = f.with_columns(named=pl.col("defendants").str.split(list_separator(t.schemas["prosecutions"], "defendants"))
+                           .list.len())
     for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
             "case_id", "defendant_count", "named").iter_rows():
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"

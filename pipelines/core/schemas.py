@@ -68,6 +68,15 @@ def foreign_keys(table: str, schema: dict) -> list[tuple[list[str], str, list[st
             for fk in schema.get("foreignKeys", [])]
 
 
+def list_separator(schema: dict, name: str) -> str:
+    """The separator between the items of the list column `name` (its "x-list-separator"); ValueError names a
+    column that declares none."""
+    separator = fields_by_name(schema)[name].get("x-list-separator")
+    if not separator:
+        raise ValueError(f"column {name!r} is not a list: its Table Schema declares no x-list-separator")
+    return separator
+
+
 def precision_of(schema: dict) -> dict[str, str]:
     """Map each date field that carries a precision to its precision field."""
     names = fields_by_name(schema)

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
 from ..core.fileio import bulk_objects, read_batches, read_texts, write_json_atomic
+from ..core.schemas import list_separator, load_schema
 from ..core.sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
 
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
@@ -38,7 +39,8 @@ def run(config: Config) -> dict:
     texts = read_texts(config.path("ingested_dir"))
     with bulk_objects():
         spans = [(c["source_id"], c["char_start"], c["char_end"]) for c in read_batches(config.path("citations"))]
-    names = organization_names(config.path("tables_dir") / "organizations.csv")
+    names = organization_names(config.path("tables_dir") / "organizations.csv",
+                               list_separator(load_schema(config.path("schemas_dir"), "organizations"), "aliases"))
     problems = Problems()
     review_path = config.path("coverage_review")
     reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
@@ -144,13 +146,13 @@ def _lower(text: str) -> str:
     return "".join(c if len(low := c.lower()) != 1 else low for c in text)
 
 
-def organization_names(path: Path) -> set[str]:
-    """Names and aliases of the organizations table, as they appear in sentences: four characters or more, or an
-    acronym of two or three capitals."""
+def organization_names(path: Path, separator: str) -> set[str]:
+    """Names and aliases (separated by `separator`) of the organizations table, as they appear in sentences: four
+    characters or more, or an acronym of two or three capitals."""
     names = set()
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split("|")])
+            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split(separator)])
                          if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n))
     return names
 

@@ -19,7 +19,7 @@ from ..core import charts, passages
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, replace_dir_atomic, write_text_atomic
-from ..core.schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
+from ..core.schemas import list_separator, load_schema, pandas_frame, precision_of, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans
 from ..core.wording import shorten, year_span
 
@@ -124,7 +124,7 @@ def conflicts_section(frames, schemas) -> str:
     conflicts, citations = frames["conflicts"], frames["citations"]
     if conflicts.empty:
         return "<p>No conflicting statements.</p>"
-    by_id = citations.set_index("citation_id")
+    by_id, separator = citations.set_index("citation_id"), list_separator(schemas["conflicts"], "citation_ids")
     blocks = []
     for (resource, record_id, field), group in conflicts.groupby(["resource", "record_id", "field"], sort=True):
         label = _label(frames[resource], schemas[resource], record_id)
@@ -136,7 +136,7 @@ def conflicts_section(frames, schemas) -> str:
                    if isinstance(by_id.at[c, "inference"], str) else "")
                 + f"<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
                 f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
-                for c in row["citation_ids"].split("|"))
+                for c in row["citation_ids"].split(separator))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
             cells.append(f"<div class=side><h4>{escape(str(row['stated_value']))}{kept}</h4>{quotes}</div>")
         note = group["note"].dropna()

@@ -1,5 +1,9 @@
+from pathlib import Path
+
 from pipelines.stages.coverage import _FACT
 from pipelines.core.sentences import split_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sentences(text):
@@ -79,7 +83,7 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     review = tmp_path / "reviewed.yaml"
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
-             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
     config = Config(tmp_path, {"paths": paths})
 
     counts = run(config)["sources"]["s"]
@@ -104,7 +108,7 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     (tmp_path / "ingested" / "sources.json").write_text(json.dumps([{"source_id": "s"}]), encoding="utf-8")
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
-             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
     config = Config(tmp_path, {"paths": paths})
 
     def counts(quote, scope):
@@ -122,3 +126,13 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     summary = counts("In 2013 a court sat in Astana", "clause")
     assert [e["start"] for e in summary["stale_reviews"]] == [0]  # a record cites what the review says holds no fact
     assert "a record cites this passage now" in summary["stale_reviews"][0]["problem"]
+
+
+def test_organization_names_split_aliases_at_the_schemas_separator(tmp_path):
+    from pipelines.core.schemas import list_separator, load_schema
+    from pipelines.stages.coverage import organization_names
+
+    separator = list_separator(load_schema(ROOT / "schemas", "organizations"), "aliases")
+    (tmp_path / "organizations.csv").write_text(
+        f"org_id,name,aliases\nis,Islamic State,ISIL{separator}IS{separator}Daesh\n", encoding="utf-8")
+    assert organization_names(tmp_path / "organizations.csv", separator) == {"Islamic State", "ISIL", "IS", "Daesh"}

@@ -183,3 +183,20 @@ def test_a_published_cell_matches_the_pattern_of_its_type(tmp_path, kind, value)
     write_csv(tmp_path / "t.csv", ["v"], [{"v": value}])
     cell = (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()[1]
     assert re.fullmatch(TYPES[kind].published, cell)
+
+
+def test_list_separator_is_read_from_the_schema_and_refused_for_a_plain_column():
+    from pipelines.core.schemas import list_separator
+
+    schema = {"fields": [{"name": "aliases", "type": "string", "x-list-separator": ";"}, {"name": "note", "type": "string"}]}
+    assert list_separator(schema, "aliases") == ";"
+    with pytest.raises(ValueError, match="'note' is not a list"):
+        list_separator(schema, "note")
+
+
+def test_every_column_described_as_a_list_declares_its_separator():
+    """A description that says "separated by '|'" and a schema that does not say so would drift apart."""
+    for path in (ROOT / "schemas").glob("*.schema.json"):
+        for field in json.loads(path.read_text(encoding="utf-8"))["fields"]:
+            if "separated by" in field.get("description", ""):
+                assert f"separated by {field.get('x-list-separator')!r}" in field["description"], (path.name, field["name"])
