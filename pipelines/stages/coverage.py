@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
+from ..core.evidence import MONTH_NAMES, MULTIPLIERS, NUMBER_WORDS, SCALES
 from ..core.fileio import bulk_objects, read_batches, read_texts, write_json_atomic
 from ..core.schemas import list_separator, load_schema
 from ..core.sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
@@ -26,12 +27,16 @@ FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreem
               "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
               "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
               "attacks", "explosion", "terrorist act", "budget", "tenge", "kzt", "dollars", "percent", "per cent",
-              "hundreds", "thousands", "dozens", "million", "billion", "one", "two", "three", "four", "five", "six",
-              "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty", "hundred", "thousand", "seized", "hostage",
-              "hostages", "bombing", "bombings", "blast", "joined", "founded", "established", "membership",
-              "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
-              "december")
-_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r")\b", re.IGNORECASE)
+              "seized", "hostage", "hostages", "bombing", "bombings", "blast", "joined", "founded", "established",
+              "membership")
+# The number and month words are evidence's, with the plurals of its scales ("hundreds of"; not of mln and bn); not
+# "may" (in prose, mostly the verb) nor "zero" (mostly "zero tolerance"), nor the abbreviations of months, which
+# state a date only beside a day or year (a digit marks those already).
+DATE_AND_NUMBER_WORDS = tuple(
+    word for word in (*NUMBER_WORDS, *(f"{scale}s" for scale in (*SCALES, *MULTIPLIERS) if len(scale) > 3), *MONTH_NAMES)
+    if word not in ("may", "zero"))
+_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS + DATE_AND_NUMBER_WORDS) + r")\b",
+                   re.IGNORECASE)
 
 
 def run(config: Config) -> dict:

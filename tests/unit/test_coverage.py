@@ -136,3 +136,12 @@ def test_organization_names_split_aliases_at_the_schemas_separator(tmp_path):
     (tmp_path / "organizations.csv").write_text(
         f"org_id,name,aliases\nis,Islamic State,ISIL{separator}IS{separator}Daesh\n", encoding="utf-8")
     assert organization_names(tmp_path / "organizations.csv", separator) == {"Islamic State", "ISIL", "IS", "Daesh"}
+
+
+def test_the_number_and_month_words_are_those_evidence_reads():
+    from pipelines.core.evidence import MONTH_NAMES, NUMBER_WORDS
+
+    for word in (*NUMBER_WORDS, *MONTH_NAMES):
+        assert bool(_FACT.search(f"They came {word}.")) == (word not in ("may", "zero")), word
+    assert _FACT.search("Hundreds of them left") and _FACT.search("Seventeen were killed")
+    assert not _FACT.search("It may be a zero-tolerance attitude")
