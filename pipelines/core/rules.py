@@ -15,8 +15,9 @@ from typing import Iterator
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, fields_by_name,
-                      folded_column, foreign_keys, list_separator, map_unique, precision_of, primary_key, record_id_at)
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, enum_subset,
+                      fields_by_name, folded_column, foreign_keys, list_separator, map_unique, precision_of, primary_key,
+                      record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -302,15 +303,12 @@ def list_references_exist(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"{item!r} is not a {reference['resource']}.{reference['field']}"
 
 
-# Quantities a source gives in words only ("hundreds of Kazakhstanis"): the qualifier says it, no number is recorded.
-VAGUE_QUALIFIERS = ["several", "dozens", "hundreds", "several_hundred", "thousands", "several_thousand", "tens_of_thousands"]
-
-
 def statistics_consistent(t: Tables) -> Iterator[Finding]:
     """Values, bounds and qualifier tell one story; a reversed range is flagged, never silently accepted."""
     value, low, high = pl.col("value"), pl.col("value_low"), pl.col("value_high")
     is_range = (pl.col("qualifier") == "range").fill_null(False)
-    is_vague = pl.col("qualifier").is_in(VAGUE_QUALIFIERS).fill_null(False)
+    # quantities a source gives in words only ("hundreds of Kazakhstanis"): the qualifier says it, no number is recorded
+    is_vague = pl.col("qualifier").is_in(enum_subset(t.schemas["statistics"], "qualifier", "x-vague")).fill_null(False)
     reversed_range = (low > high).fill_null(False)
     flagged = (pl.col("flag") == "reversed_range").fill_null(False)
     checks = [
@@ -344,8 +342,8 @@ def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
             "case_id", "defendant_count", "named").iter_rows():
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
-    term = f.filter(pl.col("sentence_years").is_not_null()
-                    & ~pl.col("sentence_type").is_in(["imprisonment", "restricted_freedom"]).fill_null(False))
+    with_term = enum_subset(t.schemas["prosecutions"], "sentence_type", "x-term-in-years")
+    term = f.filter(pl.col("sentence_years").is_not_null() & ~pl.col("sentence_type").is_in(with_term).fill_null(False))
     for record_id, kind in term.select("case_id", "sentence_type").iter_rows():
         yield "prosecutions", record_id, "sentence_years", f"a term in years does not fit sentence_type {kind!r}"
 

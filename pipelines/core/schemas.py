@@ -77,6 +77,17 @@ def list_separator(schema: dict, name: str) -> str:
     return separator
 
 
+def enum_subset(schema: dict, name: str, key: str) -> list[str]:
+    """The values of the field `name` that its property `key` (e.g. "x-vague") sets apart, which a rule treats
+    alike; ValueError names one the field's enum does not allow."""
+    field = fields_by_name(schema)[name]
+    values, allowed = field[key], field["constraints"]["enum"]
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValueError(f"{name}: {key} lists {unknown}, which its enum does not allow (expected some of {allowed})")
+    return list(values)
+
+
 def precision_of(schema: dict) -> dict[str, str]:
     """Map each date field that carries a precision to its precision field."""
     names = fields_by_name(schema)

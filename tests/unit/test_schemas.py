@@ -200,3 +200,26 @@ def test_every_column_described_as_a_list_declares_its_separator():
         for field in json.loads(path.read_text(encoding="utf-8"))["fields"]:
             if "separated by" in field.get("description", ""):
                 assert f"separated by {field.get('x-list-separator')!r}" in field["description"], (path.name, field["name"])
+
+
+def test_enum_subset_reads_the_values_a_property_sets_apart_and_refuses_one_outside_the_enum():
+    from pipelines.core.schemas import enum_subset
+
+    field = {"name": "kind", "type": "string", "constraints": {"enum": ["a", "b", "c"]}, "x-odd": ["a", "c"]}
+    assert enum_subset({"fields": [field]}, "kind", "x-odd") == ["a", "c"]
+    with pytest.raises(ValueError, match=r"kind: x-odd lists \['d'\], which its enum does not allow"):
+        enum_subset({"fields": [{**field, "x-odd": ["a", "d"]}]}, "kind", "x-odd")
+
+
+def test_every_subset_of_an_enum_a_schema_declares_lies_within_the_enum():
+    """The rules read x-vague (statistics.qualifier) and x-term-in-years (prosecutions.sentence_type) this way."""
+    from pipelines.core.schemas import enum_subset
+
+    subsets = [(path.name, field["name"], key) for path in (ROOT / "schemas").glob("*.schema.json")
+               for field in json.loads(path.read_text(encoding="utf-8"))["fields"] if "enum" in field.get("constraints", {})
+               for key, value in field.items() if key.startswith("x-") and isinstance(value, list)]
+    assert {("statistics.schema.json", "qualifier", "x-vague"),
+            ("prosecutions.schema.json", "sentence_type", "x-term-in-years")} <= set(subsets)
+    for file, name, key in subsets:
+        schema = json.loads((ROOT / "schemas" / file).read_text(encoding="utf-8"))
+        assert enum_subset(schema, name, key)
