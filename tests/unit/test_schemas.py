@@ -223,3 +223,26 @@ def test_every_subset_of_an_enum_a_schema_declares_lies_within_the_enum():
     for file, name, key in subsets:
         schema = json.loads((ROOT / "schemas" / file).read_text(encoding="utf-8"))
         assert enum_subset(schema, name, key)
+
+
+def test_distinct_from_is_the_same_column_in_exactly_the_tables_with_a_natural_key():
+    """Copied into each Table Schema (frictionless reads each alone): every copy says the same of its own table."""
+    import yaml
+
+    from pipelines.core.schemas import fields_by_name, primary_key
+
+    natural_keys = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["validate"]["natural_keys"]
+    schemas = {path.name.removesuffix(".schema.json"): json.loads(path.read_text(encoding="utf-8"))
+               for path in (ROOT / "schemas").glob("*.schema.json")}
+    copies = {table: fields_by_name(schema)["distinct_from"] for table, schema in schemas.items()
+              if "distinct_from" in fields_by_name(schema)}
+    assert set(copies) == set(natural_keys)
+    shapes = set()
+    for table, field in copies.items():
+        (key,) = primary_key(schemas[table])
+        assert field["x-list-reference"] == {"resource": table, "field": key}
+        own = f"{table}.{key}"
+        shapes.add(json.dumps({**field, "x-list-reference": None, "description": field["description"].replace(own, "{own}")},
+                              sort_keys=True))
+        assert own in field["description"]
+    assert len(shapes) == 1, shapes
