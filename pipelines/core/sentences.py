@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from .config import Config
 from .errors import Problems, shown
-from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
+from .records import read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason", "scope"}
 # What an entry decides: the whole sentence starting at `start` (the default for an entry at a sentence's start), or
@@ -64,11 +64,14 @@ def whole_sentence(entry: dict) -> bool:
     return entry.get("scope", "sentence") == "sentence"
 
 
-def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
-    """The reviewed sentences and clauses, keyed by (source, start); an entry must still begin with the words it quotes."""
+def read_review(config: Config, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
+    """The reviewed sentences and clauses (params.yaml paths.coverage_review), keyed by (source, start); an entry must
+    still begin with the words it quotes."""
+    path = config.path("coverage_review")
+    shown_path = path.relative_to(config.root)
     if not path.exists():
         return {}
-    items = read_yaml_strictly(path, shown_path, DEFAULT_MAX_FILE_BYTES, None, problems) or []
+    items = read_yaml_strictly(path, shown_path, config.max_file_bytes, None, problems) or []
     reviewed = {}
     for item in items:
         if not isinstance(item, dict):

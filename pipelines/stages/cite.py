@@ -20,7 +20,7 @@ def run(config: Config) -> None:
     problems, seen = Problems(), {}
     with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
         for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
-                                           config.root, config.params["records"]["max_file_bytes"], problems):
+                                           config.root, config.max_file_bytes, problems):
             fields = fields_by_name(load_schema(config.path("schemas_dir"), table))
             for record in records:
                 loaded(record)

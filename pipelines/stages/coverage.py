@@ -47,8 +47,7 @@ def run(config: Config) -> dict:
     names = organization_names(config.path("tables_dir") / "organizations.csv",
                                list_separator(load_schema(config.path("schemas_dir"), "organizations"), "aliases"))
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("coverage")
 
     # Process

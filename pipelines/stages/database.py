@@ -80,8 +80,7 @@ def run(config: Config) -> None:
     database = out_dir / knobs["database"]
     texts = read_texts(config.path("ingested_dir"))
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("database")
 
     # Process: write the database beside its final place, check its foreign keys, then move it in

@@ -38,8 +38,7 @@ def run(config: Config) -> None:
     conformance = json.loads(config.path("conformance").read_text(encoding="utf-8"))
     texts = read_texts(config.path("ingested_dir"), frames["sources"]["source_id"])
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("report")
 
     # Process

@@ -84,7 +84,7 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     review = tmp_path / "reviewed.yaml"
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
              "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
-    config = Config(tmp_path, {"paths": paths})
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
 
     counts = run(config)["sources"]["s"]
     assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
@@ -109,7 +109,7 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
              "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
-    config = Config(tmp_path, {"paths": paths})
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
 
     def counts(quote, scope):
         start = text.index(quote) if quote else 0
