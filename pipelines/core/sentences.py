@@ -6,16 +6,18 @@ import re
 
 from .config import Config
 from .errors import Problems, shown
+from .evidence import MONTH_NAMES, MONTHS
 from .records import read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason", "scope"}
 # What an entry decides: the whole sentence starting at `start` (the default for an entry at a sentence's start), or
 # only the clause starting there (`scope: clause`; always so for an entry inside a sentence).
 SCOPES = ("sentence", "clause")
-# A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
-_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
-                  "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
-                  "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk"}
+# A full stop ends a sentence unless it follows one of these abbreviations (the months' among them) or a single
+# capital (an initial).
+_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "u.s",
+                  "u.n", "p", "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk",
+                  *(month for month in MONTHS if month not in MONTH_NAMES)}
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9А-ЯЁ])")
 # Where a sentence divides into clauses: a semicolon, a colon, or a comma that is not inside brackets nor before
 # the year of a date ("October 24, 2011").
