@@ -83,11 +83,12 @@ def timeline_rows(frames: dict, schemas: dict) -> list[dict]:
             cited = (field_citation.loc[(table, record_id, column)] if (table, record_id, column) in field_citation.index
                      else first_citation.loc[(table, record_id)] if (table, record_id) in first_citation.index else None)
             when = date_as_known(record[column], record.get(precision) if precision else None)
+            name = record_name(table, record, schemas[table], organizations)
             rows.append({
                 # one row per lane of a table; the axis names the table on its first lane only
                 "row": f"{table.replace('_', ' ') if lane == 0 else ''}|{table}|{lane:02d}",
                 "table": table.replace("_", " "), "x": x,
-                "label": f"{table} · {record_id}: {record_name(table, record, schemas[table], organizations)} — {column.replace('_', ' ')} {when}",
+                "label": f"{table} · {record_id}: {name} — {column.replace('_', ' ')} {when}",
                 "href": f"sources/{cited['source_id']}.html#{cited['citation_id']}" if cited is not None else None})
     return rows
 

@@ -22,9 +22,8 @@ MULTIPLIERS = {"thousand": 1_000, "million": 1_000_000, "mln": 1_000_000, "billi
                "bn": 1_000_000_000, "trillion": 1_000_000_000_000}
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
                "november", "december")
-MONTHS = {**{name: number for number, name in enumerate(MONTH_NAMES, start=1)},
-          "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11,
-          "dec": 12}
+MONTHS = {**{name: number for number, name in enumerate(MONTH_NAMES, start=1)}, "jan": 1, "feb": 2, "mar": 3,
+          "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
 NUMBER_WORDS = (*UNITS, *TENS, *SCALES, *MULTIPLIERS)  # every word that states a number or multiplies one
 
 # A number in digits: groups of three after a comma or a (narrow, no-break) space, or plain, with decimals.

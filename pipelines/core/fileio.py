@@ -1,4 +1,4 @@
-"""Files between stages and published files: written atomically, so that none is left half-written where a good one stood."""
+"""The files between stages and the published ones, written so that none is left half-written where a good one stood."""
 from __future__ import annotations
 
 import csv
@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 # the validate stage can point a curator at the line to edit rather than at a table row.
 LOCATIONS = "locations.json"
 PLACES = "places.json"  # beside the tables: the coordinates derived from the gazetteer, its name and the warnings
-# In the ingest stage's folder (params.yaml paths.ingested_dir): the catalog rows, beside one <source_id>.txt per source.
+# In the ingest stage's folder (params.yaml paths.ingested_dir): the catalog rows, beside a <source_id>.txt per source.
 SOURCE_ROWS = "sources.json"
 
 

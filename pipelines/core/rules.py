@@ -2,9 +2,9 @@
 
 Every rule is registered by the @rule decorator where it is defined (the validate stage runs RULES), takes a
 `Tables` (typed polars frames of all tables, their schemas, the normalized source texts and the validate params)
-and yields (table, record id, field, message). Rules are set operations over whole
-columns (joins, anti-joins, group-bys, column expressions); Python sees only the rows that fail, and the
-distinct values a Python function must canonicalize.
+and yields (table, record id, field, message). Rules are set operations over whole columns (joins, anti-joins,
+group-bys, column expressions); Python sees only the rows that fail, and the distinct values a Python function
+must canonicalize.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import polars as pl
 
 from .errors import shown
 from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, enum_subset,
-                      fields_by_name, folded_column, foreign_keys, list_separator, map_unique, precision_of, primary_key,
-                      record_id_at)
+                      fields_by_name, folded_column, foreign_keys, list_separator, map_unique, precision_of,
+                      primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -246,11 +246,10 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
             yield table, record_id, ",".join(columns), (
                 f"same {columns} as {original!r}: a duplicate under another id? If they are two different things, "
                 f"say so with distinct_from: [{original}] in the record, and how they differ in its note")
-    organizations = t.frames["organizations"]
+    organizations, separator = t.frames["organizations"], list_separator(t.schemas["organizations"], "aliases")
     labels = pl.concat([
         organizations.select("org_id", label=pl.col("name")),
-        organizations.select("org_id", label=pl.col("aliases").str.split(list_separator(t.schemas["organizations"], "aliases")))
-        .explode("label"),
+        organizations.select("org_id", label=pl.col("aliases").str.split(separator)).explode("label"),
     ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
     shared = (labels.filter(pl.col("label").is_duplicated()).group_by("label").agg(pl.col("org_id").unique().sort())
               .filter(pl.col("org_id").list.len() > 1).sort("label"))
@@ -363,8 +362,8 @@ def statistics_consistent(t: Tables) -> Iterator[Finding]:
 def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
     f = t.frames["prosecutions"]
-    named = f.with_columns(named=pl.col("defendants").str.split(list_separator(t.schemas["prosecutions"], "defendants"))
-                           .list.len())
+    separator = list_separator(t.schemas["prosecutions"], "defendants")
+    named = f.with_columns(named=pl.col("defendants").str.split(separator).list.len())
     for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
             "case_id", "defendant_count", "named").iter_rows():
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"

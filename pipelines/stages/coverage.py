@@ -32,9 +32,8 @@ FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreem
 # The number and month words are evidence's, with the plurals of its scales ("hundreds of"; not of mln and bn); not
 # "may" (in prose, mostly the verb) nor "zero" (mostly "zero tolerance"), nor the abbreviations of months, which
 # state a date only beside a day or year (a digit marks those already).
-DATE_AND_NUMBER_WORDS = tuple(
-    word for word in (*NUMBER_WORDS, *(f"{scale}s" for scale in (*SCALES, *MULTIPLIERS) if len(scale) > 3), *MONTH_NAMES)
-    if word not in ("may", "zero"))
+_PLURALS = tuple(f"{scale}s" for scale in (*SCALES, *MULTIPLIERS) if len(scale) > 3)
+DATE_AND_NUMBER_WORDS = tuple(word for word in (*NUMBER_WORDS, *_PLURALS, *MONTH_NAMES) if word not in ("may", "zero"))
 _FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS + DATE_AND_NUMBER_WORDS) + r")\b",
                    re.IGNORECASE)
 

@@ -188,7 +188,8 @@ def test_a_published_cell_matches_the_pattern_of_its_type(tmp_path, kind, value)
 def test_list_separator_is_read_from_the_schema_and_refused_for_a_plain_column():
     from pipelines.core.schemas import list_separator
 
-    schema = {"fields": [{"name": "aliases", "type": "string", "x-list-separator": ";"}, {"name": "note", "type": "string"}]}
+    schema = {"fields": [{"name": "aliases", "type": "string", "x-list-separator": ";"},
+                         {"name": "note", "type": "string"}]}
     assert list_separator(schema, "aliases") == ";"
     with pytest.raises(ValueError, match="'note' is not a list"):
         list_separator(schema, "note")
@@ -199,7 +200,8 @@ def test_every_column_described_as_a_list_declares_its_separator():
     for path in (ROOT / "schemas").glob("*.schema.json"):
         for field in json.loads(path.read_text(encoding="utf-8"))["fields"]:
             if "separated by" in field.get("description", ""):
-                assert f"separated by {field.get('x-list-separator')!r}" in field["description"], (path.name, field["name"])
+                separated = f"separated by {field.get('x-list-separator')!r}"
+                assert separated in field["description"], (path.name, field["name"])
 
 
 def test_enum_subset_reads_the_values_a_property_sets_apart_and_refuses_one_outside_the_enum():
@@ -216,7 +218,8 @@ def test_every_subset_of_an_enum_a_schema_declares_lies_within_the_enum():
     from pipelines.core.schemas import enum_subset
 
     subsets = [(path.name, field["name"], key) for path in (ROOT / "schemas").glob("*.schema.json")
-               for field in json.loads(path.read_text(encoding="utf-8"))["fields"] if "enum" in field.get("constraints", {})
+               for field in json.loads(path.read_text(encoding="utf-8"))["fields"]
+               if "enum" in field.get("constraints", {})
                for key, value in field.items() if key.startswith("x-") and isinstance(value, list)]
     assert {("statistics.schema.json", "qualifier", "x-vague"),
             ("prosecutions.schema.json", "sentence_type", "x-term-in-years")} <= set(subsets)
@@ -242,7 +245,7 @@ def test_distinct_from_is_the_same_column_in_exactly_the_tables_with_a_natural_k
         (key,) = primary_key(schemas[table])
         assert field["x-list-reference"] == {"resource": table, "field": key}
         own = f"{table}.{key}"
-        shapes.add(json.dumps({**field, "x-list-reference": None, "description": field["description"].replace(own, "{own}")},
-                              sort_keys=True))
+        general = {**field, "x-list-reference": None, "description": field["description"].replace(own, "{own}")}
+        shapes.add(json.dumps(general, sort_keys=True))
         assert own in field["description"]
     assert len(shapes) == 1, shapes

@@ -8,7 +8,8 @@ ENTRY = "- source_id: s\n  start: 0\n  begins: In 2013 a court\n  reason: outsid
 
 
 def config(tmp_path, max_file_bytes):
-    return Config(tmp_path, {"paths": {"coverage_review": "reviewed.yaml"}, "records": {"max_file_bytes": max_file_bytes}})
+    params = {"paths": {"coverage_review": "reviewed.yaml"}, "records": {"max_file_bytes": max_file_bytes}}
+    return Config(tmp_path, params)
 
 
 def test_the_review_is_read_within_the_size_params_allow(tmp_path):
