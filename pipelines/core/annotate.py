@@ -16,7 +16,7 @@ import json
 
 from .config import Config
 from .errors import Problems
-from .fileio import write_text_atomic
+from .fileio import read_texts, write_text_atomic
 from .schemas import load_schema, read_table
 
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -25,10 +25,10 @@ CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 def write_annotations(config: Config, path) -> None:
     """The annotation collection of the built tables, written to `path`; raises BuildError naming any citation whose
     quote is not at its offsets."""
-    tables_dir, ingested = config.path("tables_dir"), config.path("ingested_dir")
+    tables_dir = config.path("tables_dir")
     citations, sources = (read_table(tables_dir / f"{t}.csv", load_schema(config.path("schemas_dir"), t))[0]
                           for t in ("citations", "sources"))
-    texts = {s: (ingested / f"{s}.txt").read_text(encoding="utf-8") for s in sources["source_id"]}
+    texts = read_texts(config.path("ingested_dir"), sources["source_id"])
     problems = Problems()
     collection = annotation_collection(config.params["package"], citations.iter_rows(named=True),
                                        {s["source_id"]: s for s in sources.iter_rows(named=True)}, texts,

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .errors import BuildError, Problem
 from .fileio import write_json_atomic
-from .schemas import precision_of, primary_key
+from .schemas import list_separator, precision_of, primary_key
 from .wording import date_as_known, shorten, year_span
 
 # The tables on the timeline, each with the date that places a record on it.
@@ -83,11 +83,12 @@ def timeline_rows(frames: dict, schemas: dict) -> list[dict]:
             cited = (field_citation.loc[(table, record_id, column)] if (table, record_id, column) in field_citation.index
                      else first_citation.loc[(table, record_id)] if (table, record_id) in first_citation.index else None)
             when = date_as_known(record[column], record.get(precision) if precision else None)
+            name = record_name(table, record, schemas[table], organizations)
             rows.append({
                 # one row per lane of a table; the axis names the table on its first lane only
                 "row": f"{table.replace('_', ' ') if lane == 0 else ''}|{table}|{lane:02d}",
                 "table": table.replace("_", " "), "x": x,
-                "label": f"{table} · {record_id}: {record_name(table, record, organizations)} — {column.replace('_', ' ')} {when}",
+                "label": f"{table} · {record_id}: {name} — {column.replace('_', ' ')} {when}",
                 "href": f"sources/{cited['source_id']}.html#{cited['citation_id']}" if cited is not None else None})
     return rows
 
@@ -103,7 +104,7 @@ def _timeline_rows_with_gaps(rows: list[dict]) -> list[str]:
     return with_gaps
 
 
-def record_name(table: str, record: dict, organizations: dict[str, str]) -> str:
+def record_name(table: str, record: dict, schema: dict, organizations: dict[str, str]) -> str:
     """What a reader calls a record: its title, or what it is about where the table has no title."""
     if isinstance(record.get("title"), str):
         name = record["title"]
@@ -113,7 +114,7 @@ def record_name(table: str, record: dict, organizations: dict[str, str]) -> str:
         place = record["city"] if isinstance(record["city"], str) else record["country"]
         name = f"{record['attack_type'].replace('_', ' ')} in {place}"
     elif table == "prosecutions":
-        name = "case of " + record["defendants"].replace("|", ", ")
+        name = "case of " + record["defendants"].replace(list_separator(schema, "defendants"), ", ")
     else:
         name = next((record[c] for c in ("name", "summary") if isinstance(record.get(c), str)), "")
     return shorten(name, NAME_WIDTH)

@@ -20,6 +20,11 @@ class Config:
         return list(self.params["curated_tables"])
 
     @property
+    def max_file_bytes(self) -> int:
+        """The size above which a curator's file (records, the catalog, the review) is refused before it is parsed."""
+        return int(self.params["records"]["max_file_bytes"])
+
+    @property
     def all_tables(self) -> list[str]:
         return ["sources", *self.params["curated_tables"], "citations", "conflicts"]
 

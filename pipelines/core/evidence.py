@@ -17,12 +17,14 @@ UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+SCALES = {"dozen": 12, "hundred": 100}  # multiply the number words before them ("five hundred", "two dozen")
 MULTIPLIERS = {"thousand": 1_000, "million": 1_000_000, "mln": 1_000_000, "billion": 1_000_000_000,
                "bn": 1_000_000_000, "trillion": 1_000_000_000_000}
-MONTHS = {name: number for number, names in enumerate(
-    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-     ("december", "dec")], start=1) for name in names}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")
+MONTHS = {**{name: number for number, name in enumerate(MONTH_NAMES, start=1)}, "jan": 1, "feb": 2, "mar": 3,
+          "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
+NUMBER_WORDS = (*UNITS, *TENS, *SCALES, *MULTIPLIERS)  # every word that states a number or multiplies one
 
 # A number in digits: groups of three after a comma or a (narrow, no-break) space, or plain, with decimals.
 _GROUPED = re.compile(r"(?<![\d.,])(\d{1,3}(?:[,\u00a0\u202f ]\d{3})+|\d+)(?:\.(\d+))?(?![\d])")
@@ -83,8 +85,8 @@ def _number_words(text: str) -> set[float]:
                 close()  # "four two" are two numbers; "twenty five" and "hundred and two" are one
             current += value
             started = True
-        elif word in ("hundred", "dozen") and started:
-            current *= 100 if word == "hundred" else 12
+        elif word in SCALES and started:
+            current *= SCALES[word]
         elif word in MULTIPLIERS and started:
             total += current * MULTIPLIERS[word]
             current = 0.0

@@ -1,4 +1,4 @@
-"""File output that never leaves a half-written file where a good one stood."""
+"""The files between stages and the published ones, written so that none is left half-written where a good one stood."""
 from __future__ import annotations
 
 import csv
@@ -16,6 +16,27 @@ from typing import Iterable, Iterator
 # the validate stage can point a curator at the line to edit rather than at a table row.
 LOCATIONS = "locations.json"
 PLACES = "places.json"  # beside the tables: the coordinates derived from the gazetteer, its name and the warnings
+# In the ingest stage's folder (params.yaml paths.ingested_dir): the catalog rows, beside a <source_id>.txt per source.
+SOURCE_ROWS = "sources.json"
+
+
+def write_ingested(folder: Path, rows: list[dict], texts: dict[str, str]) -> None:
+    """The ingest stage's output: each source's normalized text and the catalog rows of the sources table."""
+    for source_id, text in texts.items():
+        (folder / f"{source_id}.txt").write_text(text, encoding="utf-8")
+    write_json_atomic(folder / SOURCE_ROWS, rows)
+
+
+def read_source_rows(ingested: Path) -> list[dict]:
+    """The sources table's rows as the ingest stage wrote them, in catalog order."""
+    return json.loads((ingested / SOURCE_ROWS).read_text(encoding="utf-8"))
+
+
+def read_texts(ingested: Path, source_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Each source's normalized text by source id: those of `source_ids` in their order, or all in catalog order."""
+    if source_ids is None:
+        source_ids = [row["source_id"] for row in read_source_rows(ingested)]
+    return {source_id: (ingested / f"{source_id}.txt").read_text(encoding="utf-8") for source_id in source_ids}
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from .fileio import batches_atomic, bulk_objects, read_batches
 from .schemas import canonical, check_text, derived_fields, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value", "inference"}
-DEFAULT_MAX_FILE_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def _scalar_value(node, key: str | None) -> str | None:
 
 
 def load_records(records_dir: Path, schemas_dir: Path, tables: list[str], root: Path,
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[dict[str, list[Record]], Problems]:
+                 max_file_bytes: int) -> tuple[dict[str, list[Record]], Problems]:
     """Every table's records, and every problem of shape found (all of them, not the first)."""
     problems = Problems()
     return dict(iter_records(records_dir, schemas_dir, tables, root, max_file_bytes, problems)), problems

@@ -1,22 +1,24 @@
 """Cross-field and cross-table rules that a Table Schema cannot state. Each rule yields its problems.
 
-Every rule takes a `Tables` (typed polars frames of all tables, their schemas, the normalized source texts and
-the validate params) and yields (table, record id, field, message). Rules are set operations over whole
-columns (joins, anti-joins, group-bys, column expressions); Python sees only the rows that fail, and the
-distinct values a Python function must canonicalize.
+Every rule is registered by the @rule decorator where it is defined (the validate stage runs RULES), takes a
+`Tables` (typed polars frames of all tables, their schemas, the normalized source texts and the validate params)
+and yields (table, record id, field, message). Rules are set operations over whole columns (joins, anti-joins,
+group-bys, column expressions); Python sees only the rows that fail, and the distinct values a Python function
+must canonicalize.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, fields_by_name,
-                      folded_column, foreign_keys, map_unique, precision_of, primary_key, record_id_at)
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, enum_subset,
+                      fields_by_name, folded_column, foreign_keys, list_separator, map_unique, precision_of,
+                      primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -42,10 +44,21 @@ class Tables:
         return [record_id_at(self.frames[table], self.schemas[table], row) for row in rows["row"]]
 
 
+Rule = Callable[[Tables], Iterator[Finding]]
+RULES: list[Rule] = []  # every rule, in the order they are defined: the validate stage runs them all
+
+
+def rule(check: Rule) -> Rule:
+    """Register `check` as a rule where it is defined, so that no rule is written and then never run."""
+    RULES.append(check)
+    return check
+
+
 def _rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index("row")
 
 
+@rule
 def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
     """Every foreign key of every Table Schema resolves: an anti-join per key, as frictionless checks row by row.
     A row whose key fields are all empty refers to nothing and passes."""
@@ -59,6 +72,7 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
                     f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
 
 
+@rule
 def every_record_cited(t: Tables) -> Iterator[Finding]:
     cited = t.frames["citations"].select("resource", "record_id")
     for table in t.curated:
@@ -69,6 +83,7 @@ def every_record_cited(t: Tables) -> Iterator[Finding]:
             yield table, record_id, None, "has no citation: every published row must be backed by a quote"
 
 
+@rule
 def citations_point_at_records(t: Tables) -> Iterator[Finding]:
     """Every citation of a curated table names a record and a column that exist (anti-joins, not lookups)."""
     cited = t.frames["citations"].filter(pl.col("resource").is_in(t.curated))
@@ -86,6 +101,7 @@ def citations_point_at_records(t: Tables) -> Iterator[Finding]:
                                                   f"{resource}.{field} is derived, not stated: no citation may back it")
 
 
+@rule
 def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
     """Each quote is the source text at its offsets: the slices are cut in one pass per source, compared in polars."""
     c = t.frames["citations"].drop_nulls(["char_start", "char_end"])  # a cell of the wrong type is reported already
@@ -98,6 +114,7 @@ def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
             yield "citations", citation_id, "char_start", f"{source_id}[{start}:{end}] is not the quote {quote!r}"
 
 
+@rule
 def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
     """A record's value must be one that a source states, wherever sources state values for that field.
     Values are compared in canonical form, computed once per distinct value; only failing records are detailed."""
@@ -133,6 +150,7 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"is {value!r}, but its citations state {stated}"
 
 
+@rule
 def derived_cells_together(t: Tables) -> Iterator[Finding]:
     """The columns one derivation fills (same "x-derived" in the schema, e.g. latitude, longitude, geonames_id)
     are all set or all empty in a row: a place is derived whole or not at all."""
@@ -148,6 +166,7 @@ def derived_cells_together(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, ",".join(names), f"derived from the {how} together: all set or all empty"
 
 
+@rule
 def dates_within_precision(t: Tables) -> Iterator[Finding]:
     earliest = dt.date.fromisoformat(str(t.params["earliest_date"]))
     for table, frame in t.frames.items():
@@ -170,6 +189,7 @@ def dates_within_precision(t: Tables) -> Iterator[Finding]:
                     yield table, record_id, name, f"{date} is outside {earliest}..{t.today}"
 
 
+@rule
 def periods_in_order(t: Tables) -> Iterator[Finding]:
     for table, frame in t.frames.items():
         if {"period_start", "period_end"} <= set(frame.columns):
@@ -186,6 +206,7 @@ def periods_in_order(t: Tables) -> Iterator[Finding]:
             f"{b['period_start_programme']}-{b['period_end_programme']}")
 
 
+@rule
 def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
     kinds_of = t.frames["organizations"].select("org_id", "kind")
     for table, columns in t.params["org_kinds"].items():
@@ -201,6 +222,7 @@ def organizations_of_the_right_kind(t: Tables) -> Iterator[Finding]:
         yield "organizations", org_id, "kind", "is banned_group, but no court_bans row bans it"
 
 
+@rule
 def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
     for table, columns in t.params["natural_keys"].items():
         key = t.key(table)
@@ -214,7 +236,7 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
                    .filter(pl.col("nth") > 0))
         if repeats.is_empty():
             continue
-        separator = fields_by_name(t.schemas[table])["distinct_from"]["x-list-separator"]
+        separator = list_separator(t.schemas[table], "distinct_from")
         declared = (frame.select(pl.col(key).alias("a"), pl.col("distinct_from").str.split(separator).alias("b"))
                     .drop_nulls("b").explode("b"))
         declared = pl.concat([declared, declared.select(a="b", b="a")]).unique()  # either record may say it
@@ -224,10 +246,10 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
             yield table, record_id, ",".join(columns), (
                 f"same {columns} as {original!r}: a duplicate under another id? If they are two different things, "
                 f"say so with distinct_from: [{original}] in the record, and how they differ in its note")
-    organizations = t.frames["organizations"]
+    organizations, separator = t.frames["organizations"], list_separator(t.schemas["organizations"], "aliases")
     labels = pl.concat([
         organizations.select("org_id", label=pl.col("name")),
-        organizations.select("org_id", label=pl.col("aliases").str.split("|")).explode("label"),
+        organizations.select("org_id", label=pl.col("aliases").str.split(separator)).explode("label"),
     ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
     shared = (labels.filter(pl.col("label").is_duplicated()).group_by("label").agg(pl.col("org_id").unique().sort())
               .filter(pl.col("org_id").list.len() > 1).sort("label"))
@@ -235,6 +257,7 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
         yield "organizations", org_ids[1], "aliases", f"name {label!r} also names {org_ids[0]!r}"
 
 
+@rule
 def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
     """A stated dollar figure far from the period's exchange rate must carry the implausibility flag, and only then."""
     rates, factor = t.params["kzt_per_usd"], t.params["usd_rate_tolerance_factor"]
@@ -265,6 +288,7 @@ def usd_conversions_flagged(t: Tables) -> Iterator[Finding]:
 _UNSAFE = CONTROL_CHARACTERS + "|^[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_STARTS) + "]"
 
 
+@rule
 def text_cells_safe(t: Tables) -> Iterator[Finding]:
     """No text cell of any table, derived ones included, holds a control character or starts like a formula."""
     for table, frame in t.frames.items():
@@ -284,6 +308,7 @@ def text_cells_safe(t: Tables) -> Iterator[Finding]:
 
 # --- rules of the 0.2.0 tables: each one a set operation over whole columns --------------------------------
 
+@rule
 def list_references_exist(t: Tables) -> Iterator[Finding]:
     """Every id in a list column that names another table's rows exists there (x-list-reference in the schema):
     Table Schema foreign keys cannot reach inside a list."""
@@ -301,15 +326,13 @@ def list_references_exist(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"{item!r} is not a {reference['resource']}.{reference['field']}"
 
 
-# Quantities a source gives in words only ("hundreds of Kazakhstanis"): the qualifier says it, no number is recorded.
-VAGUE_QUALIFIERS = ["several", "dozens", "hundreds", "several_hundred", "thousands", "several_thousand", "tens_of_thousands"]
-
-
+@rule
 def statistics_consistent(t: Tables) -> Iterator[Finding]:
     """Values, bounds and qualifier tell one story; a reversed range is flagged, never silently accepted."""
     value, low, high = pl.col("value"), pl.col("value_low"), pl.col("value_high")
     is_range = (pl.col("qualifier") == "range").fill_null(False)
-    is_vague = pl.col("qualifier").is_in(VAGUE_QUALIFIERS).fill_null(False)
+    # quantities a source gives in words only ("hundreds of Kazakhstanis"): the qualifier says it, no number is recorded
+    is_vague = pl.col("qualifier").is_in(enum_subset(t.schemas["statistics"], "qualifier", "x-vague")).fill_null(False)
     reversed_range = (low > high).fill_null(False)
     flagged = (pl.col("flag") == "reversed_range").fill_null(False)
     checks = [
@@ -335,20 +358,22 @@ def statistics_consistent(t: Tables) -> Iterator[Finding]:
             yield "statistics", record_id, field, message
 
 
+@rule
 def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     """No more defendants named than tried; a term in years only for a prison or restricted-freedom sentence."""
     f = t.frames["prosecutions"]
-    separator = fields_by_name(t.schemas["prosecutions"])["defendants"]["x-list-separator"]
+    separator = list_separator(t.schemas["prosecutions"], "defendants")
     named = f.with_columns(named=pl.col("defendants").str.split(separator).list.len())
     for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
             "case_id", "defendant_count", "named").iter_rows():
         yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
-    term = f.filter(pl.col("sentence_years").is_not_null()
-                    & ~pl.col("sentence_type").is_in(["imprisonment", "restricted_freedom"]).fill_null(False))
+    with_term = enum_subset(t.schemas["prosecutions"], "sentence_type", "x-term-in-years")
+    term = f.filter(pl.col("sentence_years").is_not_null() & ~pl.col("sentence_type").is_in(with_term).fill_null(False))
     for record_id, kind in term.select("case_id", "sentence_type").iter_rows():
         yield "prosecutions", record_id, "sentence_years", f"a term in years does not fit sentence_type {kind!r}"
 
 
+@rule
 def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
     """A provision and its successor belong to different acts; a successor claimed by two or more provisions is
     recorded as stated, and every provision claiming it carries flag shared_successor (and only those do)."""
@@ -396,6 +421,7 @@ def _impossible_dates(t: Tables) -> Iterator[tuple[str, str, str, pl.DataFrame]]
         detail=pl.format("verdict {}, attack {} on {}", "verdict_date", "attack_id", "attack_date"))
 
 
+@rule
 def impossible_values_flagged(t: Tables) -> Iterator[Finding]:
     """A value a rule can see is impossible is published as stated, with its flag, and only then; every flagged row
     says why in its note."""
@@ -411,10 +437,3 @@ def impossible_values_flagged(t: Tables) -> Iterator[Finding]:
         if "flag" in frame.columns:
             for record_id in frame.filter(pl.col("flag").is_not_null() & pl.col("note").is_null())[t.key(table)]:
                 yield table, record_id, "note", "the row is flagged: its note must say what is wrong with the value as stated"
-
-
-RULES = [foreign_keys_exist, every_record_cited, citations_point_at_records, quotes_at_their_offsets, values_agree_with_citations,
-         derived_cells_together, dates_within_precision, periods_in_order, organizations_of_the_right_kind,
-         no_duplicates_under_another_id, usd_conversions_flagged, text_cells_safe,
-         list_references_exist, statistics_consistent, prosecutions_consistent, provision_successors_consistent,
-         impossible_values_flagged]

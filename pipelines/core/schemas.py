@@ -12,12 +12,37 @@ import json
 import re
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import shown
 
 PRECISIONS = ("day", "month", "year")
 _WIDTH = {"year": 4, "month": 7, "day": 10}
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+class EngineTypes(NamedTuple):
+    """How each engine holds a column of one Table Schema type."""
+    polars: str  # the polars dtype's name (Parquet releases are written from these frames)
+    pandas: str  # the pandas dtype of the report's frames
+    sqlite: str  # the SQLite column type of the portal's database
+    published: str | None  # the pattern every published cell of the type matches (Great Expectations); None: any text
+    numeric: bool  # compared as a number (GX checks its minimum and maximum on a numeric copy of the column)
+
+
+# The one table of types: every engine's map is derived from it.
+TYPES = {
+    "string": EngineTypes("String", "string", "TEXT", None, False),
+    "integer": EngineTypes("Int64", "Int64", "INTEGER", r"-?\d+", True),
+    "year": EngineTypes("Int64", "Int64", "INTEGER", r"\d{4}", True),
+    "number": EngineTypes("Float64", "Float64", "REAL", r"-?\d+(\.\d+)?([eE][-+]?\d+)?", True),
+    "boolean": EngineTypes("Boolean", "boolean", "INTEGER", "true|false", False),  # SQLite stores 0/1
+    "date": EngineTypes("Date", "datetime64[ns]", "TEXT", r"\d{4}-\d{2}-\d{2}", False),  # SQLite stores ISO text
+}
+
+
+def engine_types(field: dict) -> EngineTypes:
+    return TYPES[field["type"]]
 
 
 def load_schema(schemas_dir: Path, table: str) -> dict:
@@ -41,6 +66,26 @@ def foreign_keys(table: str, schema: dict) -> list[tuple[list[str], str, list[st
 
     return [(names(fk["fields"]), fk["reference"]["resource"] or table, names(fk["reference"]["fields"]))
             for fk in schema.get("foreignKeys", [])]
+
+
+def list_separator(schema: dict, name: str) -> str:
+    """The separator between the items of the list column `name` (its "x-list-separator"); ValueError names a
+    column that declares none."""
+    separator = fields_by_name(schema)[name].get("x-list-separator")
+    if not separator:
+        raise ValueError(f"column {name!r} is not a list: its Table Schema declares no x-list-separator")
+    return separator
+
+
+def enum_subset(schema: dict, name: str, key: str) -> list[str]:
+    """The values of the field `name` that its property `key` (e.g. "x-vague") sets apart, which a rule treats
+    alike; ValueError names one the field's enum does not allow."""
+    field = fields_by_name(schema)[name]
+    values, allowed = field[key], field["constraints"]["enum"]
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValueError(f"{name}: {key} lists {unknown}, which its enum does not allow (expected some of {allowed})")
+    return list(values)
 
 
 def precision_of(schema: dict) -> dict[str, str]:
@@ -200,14 +245,10 @@ def compatible(field: dict, a: str, b: str) -> bool:
 # Tables are read with polars: the CSV parser and every check below run as columnar expressions in Rust, so
 # the cost per row stays flat as tables grow (see bench/pipeline.py).
 
-_POLARS_TYPES = {"string": "String", "integer": "Int64", "year": "Int64", "number": "Float64",
-                 "boolean": "Boolean", "date": "Date"}
-
-
 def polars_type(field: dict):
     import polars as pl
 
-    return getattr(pl, _POLARS_TYPES[field["type"]])
+    return getattr(pl, engine_types(field).polars)
 
 
 def read_table(path: Path, schema: dict):
@@ -300,20 +341,8 @@ def map_unique(series, function, dtype=None):
 def pandas_frame(frame):
     """A polars frame as pandas columns of the nullable dtypes (for the report's figures), without pyarrow."""
     import pandas as pd
-    import polars as pl
 
-    columns = {}
-    for name, dtype in frame.schema.items():
-        column = frame[name]
-        if dtype == pl.Date:
-            columns[name] = pd.to_datetime(pd.Series(column.dt.strftime("%Y-%m-%d").to_list(), dtype="string"),
-                                           format="%Y-%m-%d")
-        elif dtype == pl.Int64:
-            columns[name] = pd.Series(column.to_list(), dtype="Int64")
-        elif dtype == pl.Float64:
-            columns[name] = pd.Series(column.to_list(), dtype="Float64")
-        elif dtype == pl.Boolean:
-            columns[name] = pd.Series(column.to_list(), dtype="boolean")
-        else:
-            columns[name] = pd.Series(column.to_list(), dtype="string")
-    return pd.DataFrame(columns)
+    pandas_of = {types.polars: types.pandas for types in TYPES.values()}
+    # a column the schema does not know was read as text
+    return pd.DataFrame({name: pd.Series(frame[name].to_list(), dtype=pandas_of.get(str(dtype), "string"))
+                         for name, dtype in frame.schema.items()})

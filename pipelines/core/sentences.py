@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from .config import Config
 from .errors import Problems, shown
-from .records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
+from .evidence import MONTH_NAMES, MONTHS
+from .records import read_yaml_strictly
 
 REVIEW_KEYS = {"source_id", "start", "begins", "reason", "scope"}
 # What an entry decides: the whole sentence starting at `start` (the default for an entry at a sentence's start), or
 # only the clause starting there (`scope: clause`; always so for an entry inside a sentence).
 SCOPES = ("sentence", "clause")
-# A full stop ends a sentence unless it follows one of these abbreviations or a single capital (an initial).
-_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "jan",
-                  "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "p",
-                  "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk"}
+# A full stop ends a sentence unless it follows one of these abbreviations (the months' among them) or a single
+# capital (an initial).
+_ABBREVIATIONS = {"art", "arts", "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "e.g", "i.e", "etc", "vs", "u.s",
+                  "u.n", "p", "pp", "para", "vol", "gen", "col", "lt", "maj", "sgt", "inc", "ltd", "co", "rk",
+                  *(month for month in MONTHS if month not in MONTH_NAMES)}
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9А-ЯЁ])")
 # Where a sentence divides into clauses: a semicolon, a colon, or a comma that is not inside brackets nor before
 # the year of a date ("October 24, 2011").
@@ -64,11 +66,14 @@ def whole_sentence(entry: dict) -> bool:
     return entry.get("scope", "sentence") == "sentence"
 
 
-def read_review(path: Path, shown_path, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
-    """The reviewed sentences and clauses, keyed by (source, start); an entry must still begin with the words it quotes."""
+def read_review(config: Config, texts: dict[str, str], problems: Problems) -> dict[tuple[str, int], dict]:
+    """The reviewed sentences and clauses (params.yaml paths.coverage_review), keyed by (source, start); an entry must
+    still begin with the words it quotes."""
+    path = config.path("coverage_review")
+    shown_path = path.relative_to(config.root)
     if not path.exists():
         return {}
-    items = read_yaml_strictly(path, shown_path, DEFAULT_MAX_FILE_BYTES, None, problems) or []
+    items = read_yaml_strictly(path, shown_path, config.max_file_bytes, None, problems) or []
     reviewed = {}
     for item in items:
         if not isinstance(item, dict):

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from ..core import evidence
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
-from ..core.fileio import batches_atomic
+from ..core.fileio import batches_atomic, read_texts
 from ..core.records import iter_records, loaded_writer
 from ..core.schemas import fields_by_name, load_schema
 from ..core.textnorm import closest_passage, differences, find_all, normalize
@@ -17,13 +16,11 @@ def run(config: Config) -> None:
     # Load, process and save one table of records at a time: the parsed records go to loaded_records as they
     # are read, so that no later stage parses the YAML again, and their located quotes to citations. Both files
     # replace the old ones only if every record passes.
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     problems, seen = Problems(), {}
     with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
         for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
-                                           config.root, config.params["records"]["max_file_bytes"], problems):
+                                           config.root, config.max_file_bytes, problems):
             fields = fields_by_name(load_schema(config.path("schemas_dir"), table))
             for record in records:
                 loaded(record)

@@ -12,7 +12,6 @@ exits 1 while any fact is undecided or any review entry no longer matches its se
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sys
 from pathlib import Path
@@ -21,33 +20,36 @@ import yaml
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
-from ..core.fileio import bulk_objects, read_batches, write_json_atomic
+from ..core.evidence import MONTH_NAMES, MULTIPLIERS, NUMBER_WORDS, SCALES
+from ..core.fileio import bulk_objects, read_batches, read_texts, write_json_atomic
+from ..core.schemas import list_separator, load_schema
 from ..core.sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
 
 FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
               "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
               "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
               "attacks", "explosion", "terrorist act", "budget", "tenge", "kzt", "dollars", "percent", "per cent",
-              "hundreds", "thousands", "dozens", "million", "billion", "one", "two", "three", "four", "five", "six",
-              "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty", "hundred", "thousand", "seized", "hostage",
-              "hostages", "bombing", "bombings", "blast", "joined", "founded", "established", "membership",
-              "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
-              "december")
-_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS) + r")\b", re.IGNORECASE)
+              "seized", "hostage", "hostages", "bombing", "bombings", "blast", "joined", "founded", "established",
+              "membership")
+# The number and month words are evidence's, with the plurals of its scales ("hundreds of"; not of mln and bn); not
+# "may" (in prose, mostly the verb) nor "zero" (mostly "zero tolerance"), nor the abbreviations of months, which
+# state a date only beside a day or year (a digit marks those already).
+_PLURALS = tuple(f"{scale}s" for scale in (*SCALES, *MULTIPLIERS) if len(scale) > 3)
+DATE_AND_NUMBER_WORDS = tuple(word for word in (*NUMBER_WORDS, *_PLURALS, *MONTH_NAMES) if word not in ("may", "zero"))
+_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS + DATE_AND_NUMBER_WORDS) + r")\b",
+                   re.IGNORECASE)
 
 
 def run(config: Config) -> dict:
     # Load
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     with bulk_objects():
         spans = [(c["source_id"], c["char_start"], c["char_end"], f"{c['resource']} {c['record_id']} ({c['where']})")
                  for c in read_batches(config.path("citations"))]
-    names = organization_names(config.path("tables_dir") / "organizations.csv")
+    names = organization_names(config.path("tables_dir") / "organizations.csv",
+                               list_separator(load_schema(config.path("schemas_dir"), "organizations"), "aliases"))
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("coverage")
 
     # Process
@@ -151,13 +153,13 @@ def _lower(text: str) -> str:
     return "".join(c if len(low := c.lower()) != 1 else low for c in text)
 
 
-def organization_names(path: Path) -> set[str]:
-    """Names and aliases of the organizations table, as they appear in sentences: four characters or more, or an
-    acronym of two or three capitals."""
+def organization_names(path: Path, separator: str) -> set[str]:
+    """Names and aliases (separated by `separator`) of the organizations table, as they appear in sentences: four
+    characters or more, or an acronym of two or three capitals."""
     names = set()
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split("|")])
+            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split(separator)])
                          if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n))
     return names
 

@@ -15,11 +15,10 @@ from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import write_json_atomic
-from ..core.schemas import foreign_keys, is_required, load_schema, primary_key, read_table
+from ..core.fileio import read_texts, write_json_atomic
+from ..core.schemas import engine_types, foreign_keys, is_required, load_schema, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
-SQL_TYPES = {"string": "TEXT", "date": "TEXT", "integer": "INTEGER", "year": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 # Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
 STATIC_MOUNT = "assets"
 
@@ -79,12 +78,9 @@ def run(config: Config) -> None:
     out_dir = config.path("portal_dir")
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / knobs["database"]
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("database")
 
     # Process: write the database beside its final place, check its foreign keys, then move it in
@@ -164,7 +160,7 @@ def create_table(table: str, schema: dict) -> str:
     columns = []
     for field in schema["fields"]:
         name = field["name"]
-        column = [_quoted(name), SQL_TYPES[field["type"]]]
+        column = [_quoted(name), engine_types(field).sqlite]
         if key == [name]:
             column.append("PRIMARY KEY")
         if is_required(field):

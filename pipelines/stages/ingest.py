@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import replace_dir_atomic, sha256_file, write_json_atomic
-from ..core.records import DEFAULT_MAX_FILE_BYTES, read_yaml_strictly
+from ..core.fileio import replace_dir_atomic, sha256_file, write_ingested
+from ..core.records import read_yaml_strictly
 from ..core.schemas import check_text, fields_by_name, load_schema, parse_partial_date
 from ..core.textnorm import normalize
 
@@ -16,7 +16,7 @@ def run(config: Config) -> None:
     # Load
     catalog_path = config.path("catalog")
     problems = Problems()
-    entries = _read_catalog(catalog_path, problems)
+    entries = _read_catalog(catalog_path, config.max_file_bytes, problems)
     problems.raise_if_any("ingest")
 
     # Process: verify every text, normalize it
@@ -36,17 +36,15 @@ def run(config: Config) -> None:
 
     # Save
     with replace_dir_atomic(config.path("ingested_dir")) as staging:
-        for source_id, text in texts.items():
-            (staging / f"{source_id}.txt").write_text(text, encoding="utf-8")
-        write_json_atomic(staging / "sources.json", rows)
+        write_ingested(staging, rows, texts)
 
 
-def _read_catalog(path, problems: Problems) -> list[dict]:
+def _read_catalog(path, max_file_bytes: int, problems: Problems) -> list[dict]:
     """The catalog, read as strictly as a record file (no repeated keys, aliases, non-UTF-8 bytes)."""
     if not path.exists():
         problems.add(path.name, None, None, "cannot read the source catalog: the file is missing")
         return []
-    entries = read_yaml_strictly(path, path.name, DEFAULT_MAX_FILE_BYTES, "source_id", problems)
+    entries = read_yaml_strictly(path, path.name, max_file_bytes, "source_id", problems)
     if entries is None:
         return []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

@@ -12,7 +12,7 @@ from ..core.annotate import write_annotations
 from ..core.config import Config, load_config
 from ..core.descriptor import ANNOTATIONS, package as package_descriptor
 from ..core.errors import run_stage, stage_arguments
-from ..core.fileio import PLACES, replace_dir_atomic, sha256_file, write_json_atomic
+from ..core.fileio import PLACES, read_source_rows, replace_dir_atomic, sha256_file, write_json_atomic
 from ..core.sentences import undecided
 
 
@@ -20,7 +20,7 @@ def run(config: Config) -> None:
     # Load: publish only tables byte-identical to the ones the validate stage passed (dvc.yaml also runs the
     # quality stage first: it writes its results only when every correctness expectation holds)
     validated = json.loads(config.path("validation").read_text(encoding="utf-8"))["sha256"]
-    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    sources = read_source_rows(config.path("ingested_dir"))
     gazetteer = json.loads((config.path("tables_dir") / PLACES).read_text(encoding="utf-8"))["gazetteer"]
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
     problems = undecided(coverage, config.params["paths"]["coverage_review"])

@@ -18,11 +18,9 @@ import pandas as pd
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import replace_dir_atomic, write_json_atomic
-from ..core.schemas import foreign_keys, is_required, load_schema, precision_of, primary_key
+from ..core.schemas import engine_types, foreign_keys, is_required, load_schema, precision_of, primary_key
 
 CORRECTNESS, DESCRIPTION = "correctness", "description"
-TYPE_PATTERNS = {"integer": r"-?\d+", "year": r"\d{4}", "number": r"-?\d+(\.\d+)?([eE][-+]?\d+)?",
-                 "date": r"\d{4}-\d{2}-\d{2}", "boolean": "true|false"}
 
 
 def run(config: Config) -> None:
@@ -113,7 +111,7 @@ def text_frame(path: Path, schema: dict) -> pd.DataFrame:
     missing = set(schema.get("missingValues", [""]))
     frame = raw.apply(lambda column: column.where(~column.isin(missing), None))
     for field in schema["fields"]:
-        if field["type"] in ("integer", "year", "number") and field["name"] in frame:
+        if engine_types(field).numeric and field["name"] in frame:
             frame[numeric(field["name"])] = pd.to_numeric(frame[field["name"]], errors="coerce").astype("float64")
     return frame
 
@@ -150,7 +148,7 @@ def add_reference_columns(frames: dict, schemas: dict, curated: list[str]) -> No
 
 def added_columns(table: str, schema: dict) -> list[str]:
     """The columns add_reference_columns and text_frame add to a published table's frame."""
-    names = [numeric(f["name"]) for f in schema["fields"] if f["type"] in ("integer", "year", "number")]
+    names = [numeric(f["name"]) for f in schema["fields"] if engine_types(f).numeric]
     names += [dangling(column, target, parent) for (column,), target, (parent,) in foreign_keys(table, schema)]
     return names + ([UNMATCHED_RECORD] if table == "citations" else [])
 
@@ -175,14 +173,14 @@ def expectations(table: str, schemas: dict, knobs: dict, curated: list[str]) -> 
             add(E.ExpectColumnValuesToNotBeNull(column=name), CORRECTNESS, "schema: required")
         if constraints.get("unique"):
             add(E.ExpectColumnValuesToBeUnique(column=name), CORRECTNESS, "schema: unique")
-        if field["type"] in TYPE_PATTERNS:
-            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{TYPE_PATTERNS[field['type']]})$"),
+        if engine_types(field).published:
+            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{engine_types(field).published})$"),
                 CORRECTNESS, f"schema: type {field['type']}")
         if "enum" in constraints:
             add(E.ExpectColumnValuesToBeInSet(column=name, value_set=constraints["enum"]), CORRECTNESS, "schema: enum")
         if "pattern" in constraints:
             add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{constraints['pattern']})$"), CORRECTNESS, "schema: pattern")
-        if field["type"] in ("integer", "year", "number") and ({"minimum", "maximum"} & set(constraints)):
+        if engine_types(field).numeric and ({"minimum", "maximum"} & set(constraints)):
             add(E.ExpectColumnValuesToBeBetween(column=numeric(name), min_value=constraints.get("minimum"),
                                                 max_value=constraints.get("maximum")), CORRECTNESS, "schema: minimum/maximum")
     key = primary_key(schema)

@@ -18,8 +18,8 @@ import pandas as pd
 from ..core import charts, passages
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import replace_dir_atomic, write_text_atomic
-from ..core.schemas import load_schema, pandas_frame, precision_of, primary_key, read_table
+from ..core.fileio import read_texts, replace_dir_atomic, write_text_atomic
+from ..core.schemas import list_separator, load_schema, pandas_frame, precision_of, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans
 from ..core.wording import shorten, year_span
 
@@ -36,11 +36,9 @@ def run(config: Config) -> None:
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
     conformance = json.loads(config.path("conformance").read_text(encoding="utf-8"))
-    ingested = config.path("ingested_dir")
-    texts = {s: (ingested / f"{s}.txt").read_text(encoding="utf-8") for s in frames["sources"]["source_id"]}
+    texts = read_texts(config.path("ingested_dir"), frames["sources"]["source_id"])
     problems = Problems()
-    review_path = config.path("coverage_review")
-    reviewed = read_review(review_path, review_path.relative_to(config.root), texts, problems)
+    reviewed = read_review(config, texts, problems)
     problems.raise_if_any("report")
 
     # Process
@@ -125,7 +123,7 @@ def conflicts_section(frames, schemas) -> str:
     conflicts, citations = frames["conflicts"], frames["citations"]
     if conflicts.empty:
         return "<p>No conflicting statements.</p>"
-    by_id = citations.set_index("citation_id")
+    by_id, separator = citations.set_index("citation_id"), list_separator(schemas["conflicts"], "citation_ids")
     blocks = []
     for (resource, record_id, field), group in conflicts.groupby(["resource", "record_id", "field"], sort=True):
         label = _label(frames[resource], schemas[resource], record_id)
@@ -137,7 +135,7 @@ def conflicts_section(frames, schemas) -> str:
                    if isinstance(by_id.at[c, "inference"], str) else "")
                 + f"<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
                 f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
-                for c in row["citation_ids"].split("|"))
+                for c in row["citation_ids"].split(separator))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
             cells.append(f"<div class=side><h4>{escape(str(row['stated_value']))}{kept}</h4>{quotes}</div>")
         note = group["note"].dropna()

@@ -5,22 +5,22 @@ pipelines/core/geocode.py from the gazetteer) and joined by record id; what was 
 the tables (places.json) for the package stage to name the gazetteer."""
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 from ..core import geocode
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import LOCATIONS, PLACES, bulk_objects, read_batches, replace_dir_atomic, write_csv, write_json_atomic
+from ..core.fileio import (LOCATIONS, PLACES, bulk_objects, read_batches, read_source_rows, replace_dir_atomic,
+                           write_csv, write_json_atomic)
 from ..core.records import Record, read_loaded
-from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, load_schema,
-                      parse_partial_date, precision_of, primary_key)
+from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, list_separator,
+                            load_schema, parse_partial_date, precision_of, primary_key)
 
 
 def run(config: Config) -> None:
     # Load
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
-    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
+    sources = read_source_rows(config.path("ingested_dir"))
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
     records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
@@ -85,6 +85,7 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
             key = (citation["resource"], citation["record_id"], citation["field"])
             stated[key][canonical(field, citation["stated_value"])].append(citation)
     notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
+    separators = {name: list_separator(schemas["conflicts"], name) for name in ("source_ids", "citation_ids")}
     rows, by_id = [], {}  # rows of a table by record id, indexed once a conflict needs that table
     for (resource, record_id, name), by_value in stated.items():
         field = fields_of[resource][name]
@@ -101,8 +102,8 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
                 "resource": resource, "record_id": record_id, "field": name, "stated_value": value,
                 "is_published_value": published is not None and compatible(field, value, published),
                 "published_value": "" if published is None else published,
-                "source_ids": "|".join(sorted({c["source_id"] for c in cited})),
-                "citation_ids": "|".join(c["citation_id"] for c in cited),
+                "source_ids": separators["source_ids"].join(sorted({c["source_id"] for c in cited})),
+                "citation_ids": separators["citation_ids"].join(c["citation_id"] for c in cited),
                 "note": notes.get((resource, record_id)),
             })
     return rows

@@ -16,7 +16,7 @@ import polars as pl
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, shown, stage_arguments
-from ..core.fileio import LOCATIONS, sha256_file, write_json_atomic
+from ..core.fileio import LOCATIONS, read_texts, sha256_file, write_json_atomic
 from ..core.rules import RULES, Tables
 from ..core.schemas import fields_by_name, load_schema, pandera_schema, read_table, record_id_at
 
@@ -25,9 +25,7 @@ def run(config: Config, today: dt.date | None = None) -> None:
     # Load
     tables_dir = config.path("tables_dir")
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
-    sources = json.loads((config.path("ingested_dir") / "sources.json").read_text(encoding="utf-8"))
-    texts = {s["source_id"]: (config.path("ingested_dir") / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in sources}
+    texts = read_texts(config.path("ingested_dir"))
 
     # Process: the checks, with the tables hashed beside them (hashlib releases the GIL)
     with ThreadPoolExecutor(max_workers=2) as pool:

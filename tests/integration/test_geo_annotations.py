@@ -15,6 +15,7 @@ import pytest
 
 from conftest import STAGES, chromium_dom, copy_project, run_stages
 from pipelines.core.config import load_config
+from pipelines.core.fileio import read_texts
 from pipelines.core.browser import free_port
 from pipelines.commands.portal import running_server
 from pipelines.core.schemas import derived_fields, load_schema
@@ -111,10 +112,9 @@ def test_every_citation_has_exactly_one_annotation(built, annotations):
 
 
 def test_each_quote_selector_re_anchors_at_its_position_selector(built, annotations):
-    texts = {}
+    texts = read_texts(built / "build" / "sources")
     for annotation in annotations["first"]["items"]:
-        source = annotation["target"]["source"]["dcterms:identifier"]
-        text = texts.setdefault(source, (built / "build" / "sources" / f"{source}.txt").read_text(encoding="utf-8"))
+        text = texts[annotation["target"]["source"]["dcterms:identifier"]]
         quote, position = annotation["target"]["selector"]
         assert (quote["type"], position["type"]) == ("TextQuoteSelector", "TextPositionSelector")
         anchored = [m.start() + len(quote["prefix"]) for m in

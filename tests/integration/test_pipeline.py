@@ -209,6 +209,34 @@ def test_each_stage_depends_on_the_modules_it_imports():
         assert used <= declared, f"stage {name} reads paths {sorted(used - declared)} not in its params"
 
 
+def params_read(text: str, owner: str = "config") -> set[str]:
+    """The params keys ("validate", "records.max_file_bytes") a module's text reads as owner.params[...][...]."""
+    found = re.findall(rf'{owner}\.params\[["\'](\w+)["\']\](?:\[["\'](\w+)["\']\])?', text)
+    return {".".join(part for part in key if part) for key in found}
+
+
+def test_each_stage_declares_the_params_it_reads():
+    """Read directly (config.params[...]) or through a property of Config (config.max_file_bytes), in the stage's
+    module or any module it imports; a stage that declares a whole group (validate) or part of one (package.version)
+    counts as declaring what it reads of it."""
+    source = (ROOT / "pipelines" / "core" / "config.py").read_text(encoding="utf-8")
+    properties = {node.name: params_read(ast.get_source_segment(source, node), "self")
+                  for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)
+                  and any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list)}
+    assert properties["max_file_bytes"] == {"records.max_file_bytes"}
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for name, stage in stages.items():
+        used = set()
+        for path in imported_modules(ROOT / "pipelines" / "stages" / f"{name}.py"):
+            text = path.read_text(encoding="utf-8")
+            used |= params_read(text)
+            used |= {key for prop, keys in properties.items() if re.search(rf"config\.{prop}\b", text) for key in keys}
+        declared = [p for p in stage["params"] if isinstance(p, str)]
+        missing = {key for key in used
+                   if not any(d == key or key.startswith(d + ".") or d.startswith(key + ".") for d in declared)}
+        assert not missing, f"stage {name} reads params {sorted(missing)} not in its params"
+
+
 def test_the_import_follower_sees_every_form_of_import(tmp_path):
     """`from ..core import x` and imports inside functions count; an import of a missing module fails."""
     stages = ROOT / "pipelines" / "stages"

@@ -7,13 +7,15 @@ checks that the rule names the table, record and field.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import inspect
 
 import polars as pl
 import pytest
 
 from conftest import copy_project, run_stages
+from pipelines.core import rules
 from pipelines.core.config import load_config
+from pipelines.core.fileio import read_texts
 from pipelines.core.rules import RULES, Tables
 from pipelines.core.schemas import load_schema, primary_key, read_table
 
@@ -25,9 +27,7 @@ def built(tmp_path_factory):
     config = load_config(project)
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
     frames = {t: read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0] for t in config.all_tables}
-    ingested = config.path("ingested_dir")
-    texts = {s["source_id"]: (ingested / f"{s['source_id']}.txt").read_text(encoding="utf-8")
-             for s in json.loads((ingested / "sources.json").read_text(encoding="utf-8"))}
+    texts = read_texts(config.path("ingested_dir"))
     return config, schemas, frames, texts
 
 
@@ -56,6 +56,25 @@ def first(built, table: str, where=None) -> str:
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
 def test_every_rule_is_silent_on_the_built_tables(built, rule):
     assert findings(rule, tables(built)) == []
+
+
+def test_every_public_function_taking_tables_is_a_registered_rule():
+    """A rule registers where it is defined (@rule): none can be written and then never run."""
+    taking_tables = {name for name, function in inspect.getmembers(rules, inspect.isfunction)
+                     if function.__module__ == rules.__name__ and not name.startswith("_")
+                     and [p.annotation for p in inspect.signature(function).parameters.values()][:1] == ["Tables"]}
+    assert taking_tables == {rule.__name__ for rule in RULES}
+    assert len(RULES) == len(taking_tables)  # none registered twice
+
+
+def test_the_rule_decorator_registers_the_function_and_returns_it_unchanged():
+    def made_up(t: Tables):
+        yield from ()
+
+    try:
+        assert rules.rule(made_up) is made_up and RULES[-1] is made_up
+    finally:
+        RULES.remove(made_up)
 
 
 def test_a_dangling_foreign_key(built):

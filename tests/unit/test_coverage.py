@@ -1,5 +1,9 @@
+from pathlib import Path
+
 from pipelines.stages.coverage import _FACT
 from pipelines.core.sentences import split_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sentences(text):
@@ -80,8 +84,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     review = tmp_path / "reviewed.yaml"
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
-             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
-    config = Config(tmp_path, {"paths": paths})
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
 
     counts = run(config)["sources"]["s"]
     assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
@@ -105,8 +109,8 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     (tmp_path / "ingested" / "sources.json").write_text(json.dumps([{"source_id": "s"}]), encoding="utf-8")
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
-             "coverage_review": "reviewed.yaml", "coverage": "coverage.json"}
-    config = Config(tmp_path, {"paths": paths})
+             "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
 
     def counts(quote, scope):
         start = text.index(quote) if quote else 0
@@ -126,3 +130,22 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     assert summary["stale_reviews"][0]["cited_by"] == ["attacks attack-x (records/attacks.yaml:3)"]
     assert "attacks attack-x (records/attacks.yaml:3) cite(s) this passage" in summary["stale_reviews"][0]["problem"]
     assert summary["stale_reviews"][0]["where"] == "reviewed.yaml:1"
+
+
+def test_organization_names_split_aliases_at_the_schemas_separator(tmp_path):
+    from pipelines.core.schemas import list_separator, load_schema
+    from pipelines.stages.coverage import organization_names
+
+    separator = list_separator(load_schema(ROOT / "schemas", "organizations"), "aliases")
+    (tmp_path / "organizations.csv").write_text(
+        f"org_id,name,aliases\nis,Islamic State,ISIL{separator}IS{separator}Daesh\n", encoding="utf-8")
+    assert organization_names(tmp_path / "organizations.csv", separator) == {"Islamic State", "ISIL", "IS", "Daesh"}
+
+
+def test_the_number_and_month_words_are_those_evidence_reads():
+    from pipelines.core.evidence import MONTH_NAMES, NUMBER_WORDS
+
+    for word in (*NUMBER_WORDS, *MONTH_NAMES):
+        assert bool(_FACT.search(f"They came {word}.")) == (word not in ("may", "zero")), word
+    assert _FACT.search("Hundreds of them left") and _FACT.search("Seventeen were killed")
+    assert not _FACT.search("It may be a zero-tolerance attitude")

@@ -53,3 +53,9 @@ def test_the_check_names_the_value_and_what_the_quote_holds():
     assert "dates: 2001" in problem(date, "2002", "founded in 2001")
     year = {"name": "period_start", "type": "year"}
     assert problem(year, 2011, "from 2011 to 2017") is None
+
+
+def test_scales_multiply_the_number_words_before_them():
+    from pipelines.core.evidence import numbers_in
+
+    assert {500.0, 24.0} <= numbers_in("five hundred men and two dozen women")

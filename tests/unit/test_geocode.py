@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.core.config import load_config
 from pipelines.core.errors import BuildError
 from pipelines.core.geocode import (Gazetteer, gazetteer_index, installed_gazetteer, load_cities, match, place, place_key,
                                read_cache, stamp)
@@ -110,7 +111,8 @@ def test_derived_columns_are_never_written_nor_cited_in_records(tmp_path):
       field: geonames_id
       stated_value: "610611"
 """, encoding="utf-8")
-    _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["attacks"], tmp_path)
+    _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["attacks"], tmp_path,
+                               load_config(ROOT).max_file_bytes)
     text = "\n".join(map(str, problems))
     assert "record 'a-1', field 'latitude': is derived by the pipeline (from the gazetteer), never written by hand" in text
     assert "field 'citations.field': expected a column of the table other than the id, found 'geonames_id', which is derived" in text

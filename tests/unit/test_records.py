@@ -1,16 +1,18 @@
 import shutil
 from pathlib import Path
 
+from pipelines.core.config import load_config
 from pipelines.core.records import load_records
 
 ROOT = Path(__file__).resolve().parents[2]
+MAX_FILE_BYTES = load_config(ROOT).max_file_bytes
 
 
 def load(tmp_path, table, text):
     records = tmp_path / "records"
     records.mkdir(exist_ok=True)
     (records / f"{table}.yaml").write_text(text, encoding="utf-8")
-    return load_records(records, ROOT / "schemas", [table], tmp_path)
+    return load_records(records, ROOT / "schemas", [table], tmp_path, MAX_FILE_BYTES)
 
 
 def test_a_good_record_loads_with_its_citations(tmp_path):
@@ -70,5 +72,5 @@ def test_missing_file_and_bad_yaml(tmp_path):
     assert "records/laws.yaml" in str(problems[0]) and "not valid YAML" in str(problems[0])
     shutil.rmtree(tmp_path / "records")
     (tmp_path / "records").mkdir()
-    _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["laws"], tmp_path)
+    _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["laws"], tmp_path, MAX_FILE_BYTES)
     assert "records file is missing" in str(problems[0])

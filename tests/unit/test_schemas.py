@@ -138,3 +138,114 @@ def test_text_is_folded_the_same_in_python_and_in_polars():
     import polars as pl
     texts = ["  Islamic  State ", "ИСЛАМСКОЕ\u00a0государство", "Qazaqstan\tRespublikasy", "ÆSir Ōtake", "İstanbul", "ΣΊΣΥΦΟΣ"]
     assert pl.DataFrame({"t": texts}).select(folded_column(pl.col("t")))["t"].to_list() == [folded(t) for t in texts]
+
+
+def test_every_type_a_schema_uses_has_a_row_in_the_table_of_types():
+    from pipelines.core.schemas import TYPES
+
+    used = {f["type"] for path in (ROOT / "schemas").glob("*.schema.json")
+            for f in json.loads(path.read_text(encoding="utf-8"))["fields"]}
+    assert used <= set(TYPES)
+
+
+def test_each_row_of_the_table_of_types_names_real_engine_types():
+    import polars as pl
+
+    from pipelines.core.schemas import TYPES
+
+    for types in TYPES.values():
+        assert isinstance(getattr(pl, types.polars)(), pl.DataType)
+        pd.api.types.pandas_dtype(types.pandas)
+        assert types.sqlite in {"TEXT", "INTEGER", "REAL"}
+
+
+def test_pandas_frame_gives_each_schema_type_its_pandas_dtype(tmp_path):
+    from pipelines.core.schemas import TYPES, pandas_frame
+
+    cells = {"string": "x", "integer": "-3", "year": "2001", "number": "1.5", "boolean": "true", "date": "2001-06-15"}
+    assert set(cells) == set(TYPES)
+    schema = {"fields": [{"name": kind, "type": kind} for kind in cells]}
+    (tmp_path / "t.csv").write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n,,,,,\n", encoding="utf-8")
+    frame, bad = read_table(tmp_path / "t.csv", schema)
+    assert not bad
+    assert {name: str(dtype) for name, dtype in pandas_frame(frame).dtypes.items()} == {
+        kind: TYPES[kind].pandas for kind in cells}
+
+
+@pytest.mark.parametrize("kind, value", [("integer", -3), ("year", 2001), ("number", 1.5), ("number", 2.5e-07),
+                                         ("boolean", True), ("boolean", False), ("date", "2001-06-15")])
+def test_a_published_cell_matches_the_pattern_of_its_type(tmp_path, kind, value):
+    import re
+
+    from pipelines.core.fileio import write_csv
+    from pipelines.core.schemas import TYPES
+
+    write_csv(tmp_path / "t.csv", ["v"], [{"v": value}])
+    cell = (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert re.fullmatch(TYPES[kind].published, cell)
+
+
+def test_list_separator_is_read_from_the_schema_and_refused_for_a_plain_column():
+    from pipelines.core.schemas import list_separator
+
+    schema = {"fields": [{"name": "aliases", "type": "string", "x-list-separator": ";"},
+                         {"name": "note", "type": "string"}]}
+    assert list_separator(schema, "aliases") == ";"
+    with pytest.raises(ValueError, match="'note' is not a list"):
+        list_separator(schema, "note")
+
+
+def test_every_column_described_as_a_list_declares_its_separator():
+    """A description that says "separated by '|'" and a schema that does not say so would drift apart."""
+    for path in (ROOT / "schemas").glob("*.schema.json"):
+        for field in json.loads(path.read_text(encoding="utf-8"))["fields"]:
+            if "separated by" in field.get("description", ""):
+                separated = f"separated by {field.get('x-list-separator')!r}"
+                assert separated in field["description"], (path.name, field["name"])
+
+
+def test_enum_subset_reads_the_values_a_property_sets_apart_and_refuses_one_outside_the_enum():
+    from pipelines.core.schemas import enum_subset
+
+    field = {"name": "kind", "type": "string", "constraints": {"enum": ["a", "b", "c"]}, "x-odd": ["a", "c"]}
+    assert enum_subset({"fields": [field]}, "kind", "x-odd") == ["a", "c"]
+    with pytest.raises(ValueError, match=r"kind: x-odd lists \['d'\], which its enum does not allow"):
+        enum_subset({"fields": [{**field, "x-odd": ["a", "d"]}]}, "kind", "x-odd")
+
+
+def test_every_subset_of_an_enum_a_schema_declares_lies_within_the_enum():
+    """The rules read x-vague (statistics.qualifier) and x-term-in-years (prosecutions.sentence_type) this way."""
+    from pipelines.core.schemas import enum_subset
+
+    subsets = [(path.name, field["name"], key) for path in (ROOT / "schemas").glob("*.schema.json")
+               for field in json.loads(path.read_text(encoding="utf-8"))["fields"]
+               if "enum" in field.get("constraints", {})
+               for key, value in field.items() if key.startswith("x-") and isinstance(value, list)]
+    assert {("statistics.schema.json", "qualifier", "x-vague"),
+            ("prosecutions.schema.json", "sentence_type", "x-term-in-years")} <= set(subsets)
+    for file, name, key in subsets:
+        schema = json.loads((ROOT / "schemas" / file).read_text(encoding="utf-8"))
+        assert enum_subset(schema, name, key)
+
+
+def test_distinct_from_is_the_same_column_in_exactly_the_tables_with_a_natural_key():
+    """Copied into each Table Schema (frictionless reads each alone): every copy says the same of its own table."""
+    import yaml
+
+    from pipelines.core.schemas import fields_by_name, primary_key
+
+    natural_keys = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["validate"]["natural_keys"]
+    schemas = {path.name.removesuffix(".schema.json"): json.loads(path.read_text(encoding="utf-8"))
+               for path in (ROOT / "schemas").glob("*.schema.json")}
+    copies = {table: fields_by_name(schema)["distinct_from"] for table, schema in schemas.items()
+              if "distinct_from" in fields_by_name(schema)}
+    assert set(copies) == set(natural_keys)
+    shapes = set()
+    for table, field in copies.items():
+        (key,) = primary_key(schemas[table])
+        assert field["x-list-reference"] == {"resource": table, "field": key}
+        own = f"{table}.{key}"
+        general = {**field, "x-list-reference": None, "description": field["description"].replace(own, "{own}")}
+        shapes.add(json.dumps(general, sort_keys=True))
+        assert own in field["description"]
+    assert len(shapes) == 1, shapes

@@ -1,8 +1,11 @@
+from pathlib import Path
+
 from pipelines.stages.tables import conflict_rows, record_row
-from pipelines.core.schemas import fields_by_name, precision_of
+from pipelines.core.schemas import fields_by_name, load_schema, precision_of
 from pipelines.core.errors import Problems
 from pipelines.core.records import Record
 
+CONFLICTS = load_schema(Path(__file__).resolve().parents[2] / "schemas", "conflicts")
 SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "type": "date"},
                      {"name": "date_precision", "type": "string"}, {"name": "killed", "type": "integer"},
                      {"name": "note", "type": "string"}], "primaryKey": ["attack_id"]}
@@ -28,7 +31,7 @@ def test_only_incompatible_statements_are_conflicts():
                       cite("c3", "killed", "8", "s1"), cite("c4", "killed", "17", "s2"), cite("c5", "killed", "8", "s3")],
     }
     records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a", "note": "why"}, ())]}
-    rows = conflict_rows(tables, {"attacks": SCHEMA}, records)
+    rows = conflict_rows(tables, {"attacks": SCHEMA, "conflicts": CONFLICTS}, records)
     assert {(r["field"], r["stated_value"], r["is_published_value"], r["source_ids"]) for r in rows} == {
         ("killed", "8", True, "s1|s3"), ("killed", "17", False, "s2")}
     assert all(r["published_value"] == "8" and r["note"] == "why" for r in rows)
