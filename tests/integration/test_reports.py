@@ -120,9 +120,48 @@ def test_overview_page_shows_tables_conflicts_figures_and_validation():
         statistics = list(csv.DictReader(handle))
     assert "Statistics over time" in html and all(s["statistic_id"] in html for s in statistics)
     assert "Source coverage" in html and "No fact is left undecided." in html
-    for check in ("Frictionless", "Pandera", "Great Expectations", "passed"):
-        assert check in html
+    results = validation_results(html)
+    assert {check: results[check].split()[0] for check in GATES} == dict.fromkeys(GATES, "passed")
+    met, expected = results["Great Expectations: correctness"].split()[1].split("/")
+    assert met == expected
     assert 'href="gx/index.html"' in html
+
+
+# The checks that stop the build, as the overview's validation table names them (versions left out).
+GATES = ["Types", "Pandera", "Cross-field and cross-table rules", "Great Expectations: correctness",
+         "Frictionless: the published package"]
+
+
+def validation_results(html: str) -> dict[str, str]:
+    """Each row of the overview's validation table: the check's name, without versions, and the result it shows."""
+    section = html.split('<section id="validation">', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td>\s*<td>(.*?)</td>", section, re.DOTALL)
+    return {re.sub(r" \d+(\.\d+)+", "", name): re.sub(r"<[^>]+>", "", result).strip() for name, result in rows}
+
+
+@pytest.mark.parametrize("failing", GATES)
+def test_each_check_of_the_overview_shows_its_own_result(failing):
+    from pipelines.stages.report import validation_section
+
+    ok = {check: check != failing for check in GATES}
+    rules_ok = ok["Cross-field and cross-table rules"]
+    validation = {"types": {"valid": ok["Types"]}, "pandera": {"valid": ok["Pandera"], "version": "0.1"},
+                  "rules": {"valid": rules_ok,
+                            "checks": {"foreign_keys_exist": 0, "statistics_consistent": 0 if rules_ok else 2}}}
+    quality = {"great_expectations": "1.0", "expectations": [
+        {"guard": "correctness", "success": True, "table": "attacks"},
+        {"guard": "correctness", "success": ok["Great Expectations: correctness"], "table": "laws"},
+        {"guard": "description", "success": False, "table": "laws", "why": "completeness", "detail": "1 unexpected"}]}
+    conformance = {"frictionless": "5.0", "valid": ok["Frictionless: the published package"], "tables": 2, "rows": 3}
+    section = validation_section({"version": "1.0.0", "created": "2026-01-01"}, validation, quality, conformance)
+    results = validation_results(f'<section id="validation">{section}</section>')
+    assert {check: results[check].split()[0] for check in GATES} == {
+        check: "passed" if passed else "failed" for check, passed in ok.items()}
+    met = "2/2" if ok["Great Expectations: correctness"] else "1/2"
+    assert results["Great Expectations: correctness"].split()[1] == met
+    assert results["Great Expectations: description"] == "0/1 met"
+    assert "foreign keys exist (0 failing)" in section
+    assert f"statistics consistent ({0 if rules_ok else 2} failing)" in section
 
 
 def test_great_expectations_is_imported_by_the_quality_stage_only():
