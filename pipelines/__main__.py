@@ -32,6 +32,7 @@ COMMANDS = {
     "build": Command("pipelines.commands.repro", "build"),
     "check": Command("pipelines.commands.repro", "check"),
     "coverage": Command("pipelines.stages.coverage"),
+    "add-source": Command("pipelines.commands.add_source"),
     "diff": Command("pipelines.commands.diff"),
     "publish": Command("pipelines.commands.publish"),
     "portal": Command("pipelines.commands.portal",
@@ -54,7 +55,7 @@ def summary_of(source: Path, function: str) -> str:
     tree = ast.parse(source.read_text(encoding="utf-8"))
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
     doc = (ast.get_docstring(node) if node is not None else None) or ast.get_docstring(tree) or ""
-    return re.sub(r"^(Command|Stage \w+): ", "", doc.strip().split("\n")[0])
+    return re.sub(r"^(Command [\w-]+|Command|Stage \w+): ", "", doc.strip().split("\n")[0])
 
 
 def load(module: str, function: str):

@@ -46,8 +46,9 @@ def build(argv: list[str] | None = None) -> int:
 
 
 def check(argv: list[str] | None = None) -> int:
-    """between edits: locate the quotes, build and validate the tables, count the facts still to decide; nothing is
-    published: `dvc repro validate coverage`"""
+    """between edits: locate the quotes, build and validate the tables, count the facts to decide; publish nothing
+
+    `dvc repro validate coverage`: it never refuses for an undecided fact, it counts them."""
     command_arguments("python -m pipelines check", __doc__).parse_args(argv)
     return reproduce(load_config(), "check", ["validate", "coverage"])
 

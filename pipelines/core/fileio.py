@@ -40,13 +40,13 @@ def read_texts(ingested: Path, source_ids: Iterable[str] | None = None) -> dict[
 
 
 @contextmanager
-def open_atomic(path: Path) -> Iterator:
-    """A text handle on a temporary file beside `path`, which takes `path`'s place when the block ends without
-    error; on error it is removed and `path` is left exactly as it was."""
+def open_atomic(path: Path, binary: bool = False) -> Iterator:
+    """A text (or binary) handle on a temporary file beside `path`, which takes `path`'s place when the block ends
+    without error; on error it is removed and `path` is left exactly as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline="")) as out:
             yield out
         os.chmod(temp, 0o644)  # mkstemp makes it private; published files are world-readable
         os.replace(temp, path)

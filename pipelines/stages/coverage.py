@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -61,16 +62,11 @@ def run(config: Config) -> dict:
         cited = cited_prefix(text, [(a, b) for s, a, b, _ in spans if s == source_id])
         counts = {"sentences": len(sentences), "fact_bearing_sentences": 0, "fact_bearing": 0, "cited": 0,
                   "reviewed": 0, "undecided": []}
-        for start, end in sentences:
-            sentence = text[start:end]
-            if not (_FACT.search(sentence) or mentions.found_in(sentence)):
-                continue
+        for start, clauses in fact_sentences(text, sentences, mentions):
             counts["fact_bearing_sentences"] += 1
             whole_reviewed = (source_id, start) in reviewed and whole_sentence(reviewed[(source_id, start)])
-            for a, b in split_clauses(text, start, end):
+            for a, b in clauses:
                 clause = text[a:b]
-                if not (_FACT.search(clause) or mentions.found_in(clause)):
-                    continue
                 starts.add(a)
                 counts["fact_bearing"] += 1
                 if cited[b] > cited[a]:
@@ -94,6 +90,15 @@ def run(config: Config) -> dict:
     # Save
     write_json_atomic(config.path("coverage"), summary, compact=True)
     return summary
+
+
+def fact_sentences(text: str, sentences: list[tuple[int, int]], mentions: NameIndex) -> Iterator[tuple[int, list]]:
+    """Each fact-bearing sentence of a text, by its start, with its facts: the (start, end) of each of its clauses
+    that holds a marker (a number, a fact word, a known organization's name)."""
+    for start, end in sentences:
+        if _FACT.search(text[start:end]) or mentions.found_in(text[start:end]):
+            yield start, [(a, b) for a, b in split_clauses(text, start, end)
+                          if _FACT.search(text[a:b]) or mentions.found_in(text[a:b])]
 
 
 def cited_prefix(text: str, spans: list[tuple[int, int]]) -> list[int]:

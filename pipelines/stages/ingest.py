@@ -10,13 +10,19 @@ from ..core.textnorm import normalize
 
 CATALOG_KEYS = {"source_id", "file", "received_as", "title", "author", "publisher", "published", "url",
                 "language", "sha256", "note"}
+# The keys an entry cannot do without, and what to put there.
+REQUIRED = {"source_id": "a slug naming the source, e.g. news-aktobe-2016",
+            "file": "the text's file name in sources/, e.g. news-aktobe-2016.txt",
+            "title": "the document's title as published",
+            "language": "the ISO 639-1 code of the text's language, e.g. en",
+            "sha256": "the SHA-256 of the file's bytes (sha256sum sources/<file>)"}
 
 
 def run(config: Config) -> None:
     # Load
     catalog_path = config.path("catalog")
     problems = Problems()
-    entries = _read_catalog(catalog_path, config.max_file_bytes, problems)
+    entries = read_catalog(config, problems)
     problems.raise_if_any("ingest")
 
     # Process: verify every text, normalize it
@@ -27,7 +33,8 @@ def run(config: Config) -> None:
             texts[row["source_id"]] = normalize((config.path("sources_dir") / entry["file"]).read_text(encoding="utf-8"))
             row["normalized_chars"] = len(texts[row["source_id"]])
             rows.append(row)
-    listed = {e.get("file") for e in entries}
+    # a text whose entry names no file is reported above, at its entry, not here as a text without one
+    listed = {e.get("file") for e in entries} | {f"{e.get('source_id')}.txt" for e in entries if not e.get("file")}
     for stray in sorted(p.name for p in config.path("sources_dir").glob("*.txt")):
         if stray not in listed:
             problems.add(config.path("sources_dir").relative_to(config.root) / stray, None, None,
@@ -39,8 +46,9 @@ def run(config: Config) -> None:
         write_ingested(staging, rows, texts)
 
 
-def _read_catalog(path, max_file_bytes: int, problems: Problems) -> list[dict]:
+def read_catalog(config: Config, problems: Problems) -> list[dict]:
     """The catalog, read as strictly as a record file (no repeated keys, aliases, non-UTF-8 bytes)."""
+    path, max_file_bytes = config.path("catalog"), config.max_file_bytes
     if not path.exists():
         problems.add(path.name, None, None, "cannot read the source catalog: the file is missing")
         return []
@@ -60,9 +68,10 @@ def _source_row(config: Config, entry: dict, problems: Problems) -> dict | None:
     source_id = entry.get("source_id")
     for key in sorted(set(entry) - CATALOG_KEYS):
         problems.add(where, source_id, key, f"unknown key; expected {sorted(CATALOG_KEYS)}")
-    for key in ("source_id", "file", "title", "language", "sha256"):
+    for key, what in REQUIRED.items():
         if not entry.get(key):
-            problems.add(where, source_id, key, "is required")
+            problems.add(where, source_id, key, f"is required: {what} (`python -m pipelines add-source` writes "
+                         "every key of a new entry)")
     if any(not entry.get(k) for k in ("source_id", "file", "sha256")):
         return None
     path = config.path("sources_dir") / entry["file"]
