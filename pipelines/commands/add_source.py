@@ -25,7 +25,7 @@ from ..core.fileio import open_atomic, write_text_atomic
 from ..core.schemas import fields_by_name, list_separator, load_schema, parse_partial_date
 from ..core.sentences import split_sentences
 from ..core.textnorm import normalize
-from ..stages.coverage import NameIndex, fact_sentences, organization_names
+from ..stages.coverage import fact_finder, fact_sentences, organization_names
 from ..stages.ingest import read_catalog
 
 FACTS_SHOWN = 20  # facts listed after adding a source; the worklist has them all
@@ -137,8 +137,8 @@ def print_facts(config: Config, source_id: str, text: str, out=sys.stdout) -> in
     normalized = normalize(text)
     organizations = config.path("data_dir") / "organizations.csv"
     separator = list_separator(load_schema(config.path("schemas_dir"), "organizations"), "aliases")
-    names = NameIndex(organization_names(organizations, separator) if organizations.exists() else set())
-    facts = [(a, b) for _, clauses in fact_sentences(normalized, split_sentences(normalized), names)
+    finder = fact_finder(config, organization_names(organizations, separator) if organizations.exists() else set())
+    facts = [(a, b) for _, clauses in fact_sentences(normalized, split_sentences(normalized), finder)
              for a, b in clauses]
     print(f"\n{len(facts)} fact(s) of {source_id} to decide: cite each from a record, or review it in "
           f"{config.params['paths']['coverage_review']}. `make check` counts them; "

@@ -1,7 +1,8 @@
 """Stage coverage: every fact the sources state is cited by a record or reviewed; facts are counted, not sentences.
 
 A sentence is fact-bearing when it holds a number, year or month, the name, alias or acronym of a known
-organization, or a word such as court, decree, law, convicted, seized or killed. Its facts are its clauses (the
+organization, or a word by which a table's facts are stated (`x-fact-words` in each Table Schema: court, decree,
+law, convicted, seized, killed…). Its facts are its clauses (the
 sentence cut at semicolons, colons and commas outside brackets) that hold such a marker: a sentence with two facts
 is decided only when each is. A fact is decided when a citation's span overlaps it, or when the review file
 (params.yaml paths.coverage_review) lists it — at the clause's start, or the whole sentence at the sentence's
@@ -26,19 +27,12 @@ from ..core.fileio import bulk_objects, read_batches, read_texts, write_json_ato
 from ..core.schemas import list_separator, load_schema
 from ..core.sentences import read_review, reviewed_spans, split_clauses, split_sentences, whole_sentence
 
-FACT_WORDS = ("court", "decree", "law", "code", "article", "convention", "agreement", "treaty", "declaration",
-              "programme", "program", "convicted", "sentenced", "sentence", "prison", "killed", "injured", "wounded",
-              "banned", "ban", "prohibited", "arrested", "detained", "adopted", "signed", "ratified", "attack",
-              "attacks", "explosion", "terrorist act", "budget", "tenge", "kzt", "dollars", "percent", "per cent",
-              "seized", "hostage", "hostages", "bombing", "bombings", "blast", "joined", "founded", "established",
-              "membership")
 # The number and month words are evidence's, with the plurals of its scales ("hundreds of"; not of mln and bn); not
 # "may" (in prose, mostly the verb) nor "zero" (mostly "zero tolerance"), nor the abbreviations of months, which
 # state a date only beside a day or year (a digit marks those already).
 _PLURALS = tuple(f"{scale}s" for scale in (*SCALES, *MULTIPLIERS) if len(scale) > 3)
 DATE_AND_NUMBER_WORDS = tuple(word for word in (*NUMBER_WORDS, *_PLURALS, *MONTH_NAMES) if word not in ("may", "zero"))
-_FACT = re.compile(r"\d|\b(?:" + "|".join(re.escape(w) for w in FACT_WORDS + DATE_AND_NUMBER_WORDS) + r")\b",
-                   re.IGNORECASE)
+
 
 
 def run(config: Config) -> dict:
@@ -54,7 +48,7 @@ def run(config: Config) -> dict:
     problems.raise_if_any("coverage")
 
     # Process
-    mentions = NameIndex(names)
+    facts = fact_finder(config, names)
     summary = {"sources": {}, "stale_reviews": []}
     for source_id, text in texts.items():
         sentences = split_sentences(text)
@@ -62,7 +56,7 @@ def run(config: Config) -> dict:
         cited = cited_prefix(text, [(a, b) for s, a, b, _ in spans if s == source_id])
         counts = {"sentences": len(sentences), "fact_bearing_sentences": 0, "fact_bearing": 0, "cited": 0,
                   "reviewed": 0, "undecided": []}
-        for start, clauses in fact_sentences(text, sentences, mentions):
+        for start, clauses in fact_sentences(text, sentences, facts):
             counts["fact_bearing_sentences"] += 1
             whole_reviewed = (source_id, start) in reviewed and whole_sentence(reviewed[(source_id, start)])
             for a, b in clauses:
@@ -92,13 +86,47 @@ def run(config: Config) -> dict:
     return summary
 
 
-def fact_sentences(text: str, sentences: list[tuple[int, int]], mentions: NameIndex) -> Iterator[tuple[int, list]]:
+class FactFinder:
+    """What makes a clause a fact: a digit, a number or month word (core/evidence.py), a word by which a table's facts
+    are stated (`x-fact-words` in its Table Schema), or the name of a known organization. It also says which tables
+    a fact's words suggest: the tables whose words it holds, and statistics for a number that is not a year."""
+
+    def __init__(self, table_words: dict[str, list[str]], names: set[str]):
+        words = sorted({w for ws in table_words.values() for w in ws} | set(DATE_AND_NUMBER_WORDS))
+        self.pattern = re.compile(r"\d|\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+        self.by_table = {table: re.compile(r"\b(?:" + "|".join(map(re.escape, ws)) + r")\b", re.IGNORECASE)
+                         for table, ws in table_words.items() if ws}
+        self.mentions = NameIndex(names)
+
+    def found_in(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) or self.mentions.found_in(text)
+
+    def tables(self, clause: str) -> list[str]:
+        found = {table for table, words in self.by_table.items() if words.search(clause)}
+        undated = _DAY_OF_MONTH.sub(" ", clause)  # "June 5, 2016": a date, not a count
+        if _COUNT.search(undated) or _NUMBER_WORD.search(undated):
+            found.add("statistics")
+        return sorted(found)
+
+
+_COUNT = re.compile(r"(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*")  # a number that is not a year
+_MONTHS = "|".join(MONTH_NAMES)
+_DAY_OF_MONTH = re.compile(rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}\b|\d{{1,2}}\s+(?:{_MONTHS})\b)", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(map(re.escape, (*NUMBER_WORDS, *_PLURALS))) + r")\b", re.IGNORECASE)
+
+
+def fact_finder(config: Config, names: set[str]) -> FactFinder:
+    """The fact finder of the package: each curated table's fact words, read from its Table Schema."""
+    schemas = config.path("schemas_dir")
+    return FactFinder({t: load_schema(schemas, t).get("x-fact-words", []) for t in config.curated_tables}, names)
+
+
+def fact_sentences(text: str, sentences: list[tuple[int, int]], facts: FactFinder) -> Iterator[tuple[int, list]]:
     """Each fact-bearing sentence of a text, by its start, with its facts: the (start, end) of each of its clauses
-    that holds a marker (a number, a fact word, a known organization's name)."""
+    that holds a marker."""
     for start, end in sentences:
-        if _FACT.search(text[start:end]) or mentions.found_in(text[start:end]):
-            yield start, [(a, b) for a, b in split_clauses(text, start, end)
-                          if _FACT.search(text[a:b]) or mentions.found_in(text[a:b])]
+        if facts.found_in(text[start:end]):
+            yield start, [(a, b) for a, b in split_clauses(text, start, end) if facts.found_in(text[a:b])]
 
 
 def cited_prefix(text: str, spans: list[tuple[int, int]]) -> list[int]:
@@ -169,16 +197,68 @@ def organization_names(path: Path, separator: str) -> set[str]:
     return names
 
 
-def worklist(summary: dict, source_id: str) -> list[dict]:
+def worklist(summary: dict, source_id: str, texts: dict[str, str] | None = None, facts: FactFinder | None = None,
+             records: RecordIndex | None = None) -> list[dict]:
     """One item per undecided fact of a source: where it is, its clause verbatim (a quote ready to paste into a
-    record's citations), and the review entry that would decide that clause alone, but for its reason."""
+    record's citations), the tables its words suggest, the existing records it names (extend one before making a
+    duplicate), and the review entry that would decide that clause alone, but for its reason."""
     items = []
     for item in summary["sources"][source_id]["undecided"]:
-        begins = " ".join(item["sentence"].split(" ")[:BEGINS_WORDS])
-        items.append({"source_id": source_id, "start": item["start"], "begins": begins, "quote": item["sentence"],
-                      "review": {"source_id": source_id, "start": item["start"], "scope": "clause", "begins": begins,
-                                 "reason": ""}})
+        clause = item["sentence"]
+        begins = " ".join(clause.split(" ")[:BEGINS_WORDS])
+        entry = {"source_id": source_id, "start": item["start"], "begins": begins, "quote": clause}
+        if facts is not None:
+            entry["tables"] = facts.tables(clause)
+        if records is not None and texts is not None:
+            entry["mentions"] = records.named_in(clause, sentence_around(texts[source_id], item["start"]))
+        entry["review"] = {"source_id": source_id, "start": item["start"], "scope": "clause", "begins": begins,
+                           "reason": ""}
+        items.append(entry)
     return items
+
+
+def sentence_around(text: str, offset: int) -> str:
+    return next((text[a:b] for a, b in split_sentences(text) if a <= offset < b), "")
+
+
+class RecordIndex:
+    """The existing records a passage names: an organization by its name or an alias, an attack by its city and
+    year, a law, agreement or programme by its title."""
+
+    def __init__(self, config: Config):
+        tables = config.path("tables_dir")
+        schemas = config.path("schemas_dir")
+        separator = list_separator(load_schema(schemas, "organizations"), "aliases")
+        self.organizations = [(row["org_id"], _names_pattern([row["name"], *row["aliases"].split(separator)]))
+                              for row in _rows(tables / "organizations.csv")]
+        self.attacks = [(row["attack_id"], _names_pattern([row["city"]]), row["date"][:4])
+                        for row in _rows(tables / "attacks.csv") if row["city"] and row["date"]]
+        self.titled = [(row[key], row["title"].casefold()) for table, key in TITLED.items()
+                       for row in _rows(tables / f"{table}.csv") if row["title"]]
+
+    def named_in(self, clause: str, sentence: str) -> list[str]:
+        found = [org_id for org_id, names in self.organizations if names and names.search(clause)]
+        found += [attack_id for attack_id, city, year in self.attacks
+                  if city and city.search(sentence) and re.search(rf"\b{year}\b", sentence)]
+        found += [record_id for record_id, title in self.titled if title in clause.casefold()]
+        return found
+
+
+TITLED = {"laws": "law_id", "agreements": "agreement_id", "programmes": "programme_id"}
+
+
+def _names_pattern(names: list[str]) -> re.Pattern | None:
+    """Whole-word matches of the names: case-insensitive, but an acronym (two or three capitals) only in capitals."""
+    names = [n.strip() for n in names if n and n.strip()]
+    long = [re.escape(n) for n in names if not re.fullmatch(r"[A-Z]{2,3}", n)]
+    short = [re.escape(n) for n in names if re.fullmatch(r"[A-Z]{2,3}", n)]
+    parts = ([rf"(?i:\b(?:{'|'.join(long)})\b)"] if long else []) + ([rf"\b(?:{'|'.join(short)})\b"] if short else [])
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 BEGINS_WORDS = 6  # the first words a review entry quotes: enough to be refused when the text there changes
@@ -215,11 +295,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.worklist is not None:
             if args.worklist not in summary["sources"]:
                 problems = Problems()
-                problems.add(config.params["paths"]["catalog"], args.worklist, "source_id",
+                problems.add("--worklist", args.worklist, "source_id",
                              f"no such source; expected one of {sorted(summary['sources'])}")
                 problems.raise_if_any("coverage")
-            yaml.safe_dump(worklist(summary, args.worklist), sys.stdout, allow_unicode=True, sort_keys=False,
-                           width=120)
+            texts = read_texts(config.path("ingested_dir"), [args.worklist])
+            facts = fact_finder(config, set())
+            items = worklist(summary, args.worklist, texts, facts, RecordIndex(config))
+            yaml.safe_dump(items, sys.stdout, allow_unicode=True, sort_keys=False, width=120)
             return
         left = print_summary(summary)
         if check and left:

@@ -1,9 +1,11 @@
 from pathlib import Path
 
-from pipelines.stages.coverage import _FACT
+from pipelines.core.config import load_config
 from pipelines.core.sentences import split_sentences
+from pipelines.stages.coverage import fact_finder
 
 ROOT = Path(__file__).resolve().parents[2]
+FACTS = fact_finder(load_config(ROOT), set())
 
 
 def sentences(text):
@@ -24,8 +26,8 @@ def test_offsets_point_into_the_text():
 
 
 def test_fact_bearing_words_and_numbers():
-    assert _FACT.search("The court banned it.") and _FACT.search("In 2014 it happened.")
-    assert _FACT.search("Hundreds of citizens left.") and not _FACT.search("It is a global problem.")
+    assert FACTS.pattern.search("The court banned it.") and FACTS.pattern.search("In 2014 it happened.")
+    assert FACTS.pattern.search("Hundreds of citizens left.") and not FACTS.pattern.search("It is a global problem.")
 
 
 def test_a_sentence_is_cited_when_any_span_overlaps_it():
@@ -68,8 +70,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     """The Beslan clause stays undecided while only the Uzbek bombings are cited, until a review decides it."""
     import json
 
-    from pipelines.stages.coverage import run
     from pipelines.core.config import Config
+    from pipelines.stages.coverage import run
 
     text = ("This rule worked well after terrorists seized a school in Beslan, North Ossetia, last September and "
             "after the terrorist bombings in Uzbekistan in March and April 2004. Nothing else.")
@@ -85,7 +87,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
     review = tmp_path / "reviewed.yaml"
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
              "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
-    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000},
+                               "curated_tables": load_config(ROOT).curated_tables})
 
     counts = run(config)["sources"]["s"]
     assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
@@ -110,7 +113,8 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
     (tmp_path / "organizations.csv").write_text("org_id,name,aliases\n", encoding="utf-8")
     paths = {"ingested_dir": "ingested", "citations": "citations.jsonl", "tables_dir": ".",
              "coverage_review": "reviewed.yaml", "coverage": "coverage.json", "schemas_dir": str(ROOT / "schemas")}
-    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000}})
+    config = Config(tmp_path, {"paths": paths, "records": {"max_file_bytes": 5_000_000},
+                               "curated_tables": load_config(ROOT).curated_tables})
 
     def counts(quote, scope):
         start = text.index(quote) if quote else 0
@@ -146,6 +150,42 @@ def test_the_number_and_month_words_are_those_evidence_reads():
     from pipelines.core.evidence import MONTH_NAMES, NUMBER_WORDS
 
     for word in (*NUMBER_WORDS, *MONTH_NAMES):
-        assert bool(_FACT.search(f"They came {word}.")) == (word not in ("may", "zero")), word
-    assert _FACT.search("Hundreds of them left") and _FACT.search("Seventeen were killed")
-    assert not _FACT.search("It may be a zero-tolerance attitude")
+        assert bool(FACTS.pattern.search(f"They came {word}.")) == (word not in ("may", "zero")), word
+    assert FACTS.pattern.search("Hundreds of them left") and FACTS.pattern.search("Seventeen were killed")
+    assert not FACTS.pattern.search("It may be a zero-tolerance attitude")
+
+
+def test_the_fact_words_are_the_tables_own_and_suggest_their_tables():
+    """Each fact word is declared by the tables it suggests (x-fact-words in their schemas); a count suggests
+    statistics, a date does not."""
+    assert FACTS.tables("the court banned the group") == ["court_bans", "prosecutions"]
+    assert FACTS.tables("8 people were killed") == ["attacks", "statistics"]
+    assert FACTS.tables("On June 5, 2016") == [] and FACTS.tables("on 5 June 2016") == []
+    assert FACTS.tables("hundreds of citizens left") == ["statistics"]
+    assert FACTS.tables("The weather was fine") == []
+    assert FACTS.found_in("The court sat.") and not FACTS.found_in("The weather was fine.")
+
+
+def test_the_worklist_names_the_existing_attack_by_its_city_and_year(tmp_path):
+    """`mentions` finds an existing attack by city and year, an organization by an alias, a law by its title."""
+    from pipelines.core.config import Config
+    from pipelines.stages.coverage import RecordIndex, worklist
+
+    (tmp_path / "tables").mkdir()
+    files = {"organizations": "org_id,name,aliases\nhizb-ut-tahrir,Hizb ut-Tahrir,HT|Hizb ut-Tahrir al-Islami\n",
+             "attacks": "attack_id,city,date\nattack-2016-aktobe,Aktobe,2016-06-05\nattack-2011-aktobe,Aktobe,2011-05-17\n",
+             "laws": "law_id,title\nlaw-2005-x,On Countering Extremism\n",
+             "agreements": "agreement_id,title\n", "programmes": "programme_id,title\n"}
+    for table, text in files.items():
+        (tmp_path / "tables" / f"{table}.csv").write_text(text, encoding="utf-8")
+    config = Config(tmp_path, {"paths": {"tables_dir": "tables", "schemas_dir": str(ROOT / "schemas")}})
+    text = "In June 2016 gunmen attacked Aktobe, 8 were killed. HT denied it; the law On Countering Extremism applies."
+    summary = {"sources": {"s": {"undecided": [{"start": 0, "sentence": "In June 2016 gunmen attacked Aktobe"},
+                                               {"start": 52, "sentence": "HT denied it"},
+                                               {"start": 66, "sentence": "the law On Countering Extremism applies."}]}}}
+    items = worklist(summary, "s", {"s": text}, FACTS, RecordIndex(config))
+    assert [i["mentions"] for i in items] == [["attack-2016-aktobe"], ["hizb-ut-tahrir"], ["law-2005-x"]]
+    for item in items:
+        assert text[item["start"]:].startswith(item["quote"]) and item["quote"].startswith(item["begins"])
+        assert item["review"] == {"source_id": "s", "start": item["start"], "scope": "clause",
+                                  "begins": item["begins"], "reason": ""}
