@@ -6,8 +6,7 @@ import time
 
 import pytest
 import yaml
-
-from conftest import run_stages, snapshot
+from conftest import command, git_init, run_stages, snapshot
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -50,6 +49,17 @@ def test_cited_number_not_in_its_quote(mini):
     edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].pop("inference"))
     fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'killed'",
                           "the value 8 is not in the quote, which holds numbers: 3, 5", "inference:")
+
+
+def test_a_number_with_no_citation_of_its_own(mini):
+    """`python -m pipelines check` (what `make check` runs) refuses a count typed into a record with no quote."""
+    git_init(mini)
+    edit_records(mini, "attacks", lambda rs: rs[0].update(injured=5))
+    result = command(mini, "check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert re.search(r"records/attacks\.yaml:1, record 'attack-2016-aktobe', field 'injured': the value 5 has no "
+                     r"citation of its own", result.stderr), result.stderr
 
 
 def test_a_vague_quantity_recorded_as_a_number(mini):
