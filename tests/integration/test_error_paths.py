@@ -139,6 +139,7 @@ def test_duplicate_under_another_id(mini):
     def change(rs):
         rs.append({**rs[0], "agreement_id": "agr-sco-convention-copy"})
         rs[-1]["citations"] = [{"source_id": "cabar-trofimov", "quote": "Shanghai Convention on Combating Terrorism, Separatism and Extremism"}]
+        rs[-1]["citations"] += [c for c in rs[0]["citations"] if c.get("field") == "signed"]  # its date is cited too
     edit_records(mini, "agreements", change)
     fails_leaving_outputs(mini, "no_duplicates_under_another_id", "agr-sco-convention-copy")
 
@@ -251,7 +252,12 @@ def test_a_reversed_range_must_be_flagged(mini):
 
 
 def test_a_qualifier_that_contradicts_its_values(mini):
-    edit_records(mini, "statistics", lambda rs: next(r for r in rs if r["qualifier"] == "range").update(value=550))
+    def change(rs):
+        stat = next(r for r in rs if r["qualifier"] == "range")
+        stat["value"] = 550  # cited (a midpoint, said so), so that only the qualifier is wrong
+        stat["citations"].append({**stat["citations"][0], "field": "value", "inference": "midpoint of 500 and 600"})
+        del stat["citations"][-1]["stated_value"]
+    edit_records(mini, "statistics", change)
     fails_leaving_outputs(mini, "stat-foreign-fighters-2017-04-kz", "field 'qualifier'",
                           "qualifier is range: value_low and value_high must both be given and value empty")
 
