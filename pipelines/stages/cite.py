@@ -1,4 +1,9 @@
-"""Stage cite: locate every record's quote in its normalized source, at exact character offsets."""
+"""Stage cite: locate every record's quote in its normalized source, at exact character offsets.
+
+It also checks the numbers and dates: each number, integer, year or date cell a record fills has a citation of
+its own field (uncited), and each such citation shows its value in its quote or says how it follows (prove).
+Both run here, where the records are read with their file and line, so that a refusal names
+records/<table>.yaml:<line>, the record and the field; the build later sees only published cells."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +22,7 @@ def run(config: Config) -> None:
     # are read, so that no later stage parses the YAML again, and their located quotes to citations. Both files
     # replace the old ones only if every record passes.
     texts = read_texts(config.path("ingested_dir"))
+    dot_grouped = {source_id: evidence.groups_thousands_with_dots(text) for source_id, text in texts.items()}
     problems, seen = Problems(), {}
     with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
         for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
@@ -24,11 +30,12 @@ def run(config: Config) -> None:
             fields = fields_by_name(load_schema(config.path("schemas_dir"), table))
             for record in records:
                 loaded(record)
+                uncited(record, fields, problems)
                 for citation in record.citations:
                     row = locate(record, citation, texts, problems)
                     if row is None:
                         continue
-                    prove(record, citation, row, fields, problems)
+                    prove(record, citation, row, fields, dot_grouped, problems)
                     if row["citation_id"] in seen:
                         problems.add(record.where, record.record_id, "citations",
                                      f"the same quote is cited twice (also at line {seen[row['citation_id']]})")
@@ -72,7 +79,21 @@ def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict 
     }
 
 
-def prove(record, citation, row: dict, fields: dict[str, dict], problems: Problems) -> None:
+def uncited(record, fields: dict[str, dict], problems: Problems) -> None:
+    """Every number, integer, year or date cell the record fills has a citation of its own field: a count typed
+    in with no quote behind it is refused. Derived columns (x-derived, *_precision) are never in record.values."""
+    cited = {citation.field for citation in record.citations}
+    for name, value in record.values.items():
+        field = fields.get(name)
+        if field and field["type"] in evidence.CHECKED_TYPES and value not in (None, "") and name not in cited:
+            problems.add(record.where, record.record_id, name,
+                         f"the value {shown(value, quote=False)} has no citation of its own: add a citation with "
+                         f"field: {name} whose quote states it (or says how it follows, with inference:), or leave the "
+                         "cell empty")
+
+
+def prove(record, citation, row: dict, fields: dict[str, dict], dot_grouped: dict[str, bool],
+          problems: Problems) -> None:
     """A cited number or date must stand in its quote, or the citation says how it follows (its inference)."""
     field = fields.get(citation.field or "")
     if field is None or field["type"] not in evidence.CHECKED_TYPES or citation.inference:
@@ -81,7 +102,7 @@ def prove(record, citation, row: dict, fields: dict[str, dict], problems: Proble
     if claimed is None:
         return
     try:
-        why = evidence.problem(field, claimed, row["quote"])
+        why = evidence.problem(field, claimed, row["quote"], dot_grouped[citation.source_id])
     except ValueError:
         return  # a value of the wrong type is reported by build, with the record's line
     if why:

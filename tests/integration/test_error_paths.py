@@ -6,8 +6,7 @@ import time
 
 import pytest
 import yaml
-
-from conftest import run_stages, snapshot
+from conftest import command, git_init, run_stages, snapshot
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -50,6 +49,17 @@ def test_cited_number_not_in_its_quote(mini):
     edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].pop("inference"))
     fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'killed'",
                           "the value 8 is not in the quote, which holds numbers: 3, 5", "inference:")
+
+
+def test_a_number_with_no_citation_of_its_own(mini):
+    """`python -m pipelines check` (what `make check` runs) refuses a count typed into a record with no quote."""
+    git_init(mini)
+    edit_records(mini, "attacks", lambda rs: rs[0].update(injured=5))
+    result = command(mini, "check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert re.search(r"records/attacks\.yaml:1, record 'attack-2016-aktobe', field 'injured': the value 5 has no "
+                     r"citation of its own", result.stderr), result.stderr
 
 
 def test_a_vague_quantity_recorded_as_a_number(mini):
@@ -129,6 +139,7 @@ def test_duplicate_under_another_id(mini):
     def change(rs):
         rs.append({**rs[0], "agreement_id": "agr-sco-convention-copy"})
         rs[-1]["citations"] = [{"source_id": "cabar-trofimov", "quote": "Shanghai Convention on Combating Terrorism, Separatism and Extremism"}]
+        rs[-1]["citations"] += [c for c in rs[0]["citations"] if c.get("field") == "signed"]  # its date is cited too
     edit_records(mini, "agreements", change)
     fails_leaving_outputs(mini, "no_duplicates_under_another_id", "agr-sco-convention-copy")
 
@@ -241,7 +252,12 @@ def test_a_reversed_range_must_be_flagged(mini):
 
 
 def test_a_qualifier_that_contradicts_its_values(mini):
-    edit_records(mini, "statistics", lambda rs: next(r for r in rs if r["qualifier"] == "range").update(value=550))
+    def change(rs):
+        stat = next(r for r in rs if r["qualifier"] == "range")
+        stat["value"] = 550  # cited (a midpoint, said so), so that only the qualifier is wrong
+        stat["citations"].append({**stat["citations"][0], "field": "value", "inference": "midpoint of 500 and 600"})
+        del stat["citations"][-1]["stated_value"]
+    edit_records(mini, "statistics", change)
     fails_leaving_outputs(mini, "stat-foreign-fighters-2017-04-kz", "field 'qualifier'",
                           "qualifier is range: value_low and value_high must both be given and value empty")
 

@@ -59,3 +59,39 @@ def test_scales_multiply_the_number_words_before_them():
     from pipelines.core.evidence import numbers_in
 
     assert {500.0, 24.0} <= numbers_in("five hundred men and two dozen women")
+
+
+@pytest.mark.parametrize("text, number", [
+    ("1,200 men", 1200), ("1 200 men", 1200), ("1.5 billion", 1_500_000_000), ("1,200 million", 1_200_000_000),
+    ("5bn", 5_000_000_000), ("a 10-year term", 10), ("2,383,000", 2_383_000),
+])
+def test_a_number_is_read_whole(text, number):
+    assert number in numbers_in(text)
+
+
+@pytest.mark.parametrize("text, not_shown", [
+    ("1,200 men", 200), ("1,200 men", 1), ("1 200 men", 200), ("1.5 billion", 1), ("1.5 billion", 1.5),
+    ("1.5 billion", 5), ("1,200 million", 200_000_000), ("2-3 thousand", 2), ("2-3 thousand", 3),
+    ("on 15.6.2001", 15), ("on 15.6.2001", 6), ("on 15.6.2001", 2001), ("2001-06-15", 6), ("on 15 June 2001", 15),
+    ("resolution A/RES/60/288", 288), ("resolution A/RES/60/288", 60), ("an AK-47", 47), ("Law No. 176-IV", 176),
+    ("code UNSCR1373", 1373), ("version 1.2.3", 2), ("in the 1990s", 1990), ("1,2000", 2000),
+])
+def test_a_digit_run_of_a_longer_number_a_date_or_an_identifier_is_no_number(text, not_shown):
+    assert not_shown not in numbers_in(text)
+
+
+def test_dots_group_thousands_only_where_that_is_the_sources_style():
+    assert numbers_in("1.200 men") == {1.2}
+    assert numbers_in("1.200 men", dot_grouped=True) == {1200}
+    assert 1200 in numbers_in("1.200 men, of 1.234.567")  # the text shows its own style
+    assert 1_234.5 in numbers_in("1.234,5 tenge")
+
+
+def test_the_check_refuses_a_number_found_only_inside_a_longer_one():
+    killed = {"name": "killed", "type": "integer"}
+    assert "the value 200 is not in the quote, which holds numbers: 1200" in problem(killed, 200, "1,200 men")
+    amount = {"name": "amount", "type": "number"}
+    assert problem(amount, 1, "KZT 1.5 billion") is not None
+    assert problem(amount, 1_500_000_000, "KZT 1.5 billion") is None
+    assert problem(amount, 1200, "1.200 tenge", dot_grouped=True) is None
+    assert problem(amount, 1200, "1.200 tenge", dot_grouped=False) is not None
