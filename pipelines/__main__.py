@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.errors import EXIT_CODES
+from .core.errors import EXIT_CODES, BuildError
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "pipeline.py"
@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(name, help=command.summary or summary_of(source, command.function), add_help=False)
     args, rest = parser.parse_known_args(argv)
     command, _ = available[args.command]
-    status = load(command.module, command.function)([*command.leading, *rest])
+    try:
+        status = load(command.module, command.function)([*command.leading, *rest])
+    except BuildError as error:  # raised before a command's own handling starts, by load_config for one
+        print(error.report(), file=sys.stderr)
+        return 1
     return status if isinstance(status, int) else 0
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import Problems, shown
+
 
 @dataclass(frozen=True)
 class Config:
@@ -30,6 +32,25 @@ class Config:
 
 
 def load_config(root: Path | str = ".") -> Config:
+    """The configuration; BuildError (stage "params.yaml") when params.yaml cannot be read or a path in it leads
+    outside the project, before any stage reads or writes there."""
     root = Path(root).resolve()
-    with open(root / "params.yaml", encoding="utf-8") as handle:
-        return Config(root=root, params=yaml.safe_load(handle))
+    problems = Problems()
+    try:
+        with open(root / "params.yaml", encoding="utf-8") as handle:
+            params = yaml.load(handle, Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        problems.add("params.yaml", None, None, f"cannot be read: {shown(str(error), 300, quote=False)}")
+        problems.raise_if_any("params.yaml")
+    paths = params.get("paths") if isinstance(params, dict) else None
+    if not isinstance(paths, dict):
+        problems.add("params.yaml", None, "paths", "expected a mapping of path names to paths inside the project")
+    for key, value in (paths or {}).items():
+        if not isinstance(value, str) or not value.strip():
+            problems.add("params.yaml", None, f"paths.{key}",
+                         f"expected a path inside the project, found {shown(value)}")
+        elif Path(value).is_absolute() or not (root / value).resolve().is_relative_to(root):
+            problems.add("params.yaml", None, f"paths.{key}", f"expected a path inside the project ({root}), relative "
+                         f"to it, found {shown(value)}: the pipeline reads and writes only inside the project")
+    problems.raise_if_any("params.yaml")
+    return Config(root=root, params=params)

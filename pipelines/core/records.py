@@ -3,11 +3,15 @@
 A record file is read strictly, with libyaml (yaml.CSafeLoader), before any value is used: it must be UTF-8,
 no larger than params.yaml's records.max_file_bytes, free of YAML aliases, anchors and merge keys (curated
 records never need them, and they are how "billion laughs" files expand), and no mapping may repeat a key
-(YAML itself keeps the last value without a word).
+(YAML itself keeps the last value without a word). Nesting deeper than MAX_DEPTH is refused before the tree is
+built (YAML's composer and constructor recurse: thousands of `[` exhaust the stack), and a plain value that YAML 1.1
+would read otherwise than it is written (`010` as 8, `12:30` as 750, `yes` as true) is refused with what to write
+instead: docs/curating.md, "How YAML values are read".
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +59,9 @@ _RecordLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, problems: Problems):
-    """The file's YAML as Python values, or None after adding every problem that stops it being read."""
+def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, problems: Problems) -> list | None:
+    """The file's YAML list as Python values, or None after adding every problem that stops it being read (an empty
+    file, or one whose top level is not a list, among them)."""
     size = path.stat().st_size
     if size > max_bytes:
         problems.add(shown_path, None, None, f"is {size:,} bytes; a record file may be at most {max_bytes:,} bytes "
@@ -73,10 +78,21 @@ def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, 
                      f"{column}) is not valid UTF-8; re-save the file with the UTF-8 encoding (it was probably "
                      "saved as Windows-1251, Latin-1 or UTF-16)")
         return None
-    loader = _RecordLoader(text.removeprefix("\ufeff"))
+    text = text.removeprefix("\ufeff")
+    loader = _RecordLoader(text)
     try:
+        if _too_deep(text, shown_path, key, problems):
+            return None
         node = loader.get_single_node()
         if node is None:
+            problems.add(shown_path, None, None, "holds no YAML value (it is empty, or only comments); expected a list "
+                         "with one '- ' item per entry: write [] for an empty list")
+            return None
+        if not isinstance(node, yaml.SequenceNode):
+            what = ("a mapping (key: value)" if isinstance(node, yaml.MappingNode)
+                    else f"the single value {node.value!r}")
+            problems.add(f"{shown_path}:{node.start_mark.line + 1}", None, None,
+                         f"expected a list with one '- ' item per entry, found {shown(what, quote=False)}")
             return None
         before = len(problems)
         _check_nodes(node, shown_path, key, problems)
@@ -90,37 +106,124 @@ def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, 
         loader.dispose()
 
 
+# Records nest four levels deep (list, record, citations, citation); each level costs the constructor a few
+# Python frames, so this stays far below the interpreter's recursion limit.
+MAX_DEPTH = 50
+_OPENING = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSING = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _too_deep(text: str, shown_path, key: str | None, problems: Problems) -> bool:
+    """Whether the text nests deeper than MAX_DEPTH (a problem is added naming the line and the record), read as
+    a stream of parser events: libyaml's composer would recurse, and crash on a deep enough file."""
+    parser = yaml.cyaml.CParser(text)
+    depth, record_id, previous = 0, None, None
+    try:
+        while not isinstance(event := parser.get_event(), yaml.StreamEndEvent):
+            if isinstance(event, _CLOSING):
+                depth -= 1
+            elif isinstance(event, _OPENING):
+                depth += 1
+                if depth == 2:
+                    record_id = None  # a new record (or catalog entry) of the top list
+                if depth > MAX_DEPTH:
+                    problems.add(f"{shown_path}:{event.start_mark.line + 1}", record_id, None,
+                                 f"is nested more than {MAX_DEPTH} levels deep (lists or mappings inside each "
+                                 "other); a record needs four: look for a run of [ or { brackets")
+                    return True
+            elif depth == 2 and isinstance(event, yaml.ScalarEvent):
+                if record_id is None and key is not None and previous == key:
+                    record_id = event.value
+                previous = event.value
+        return False
+    finally:
+        parser.dispose()
+
+
 def _check_nodes(root, shown_path, key: str | None, problems: Problems) -> None:
-    """Refuse aliases (a node reached twice), merge keys and repeated keys, naming line and record."""
+    """Refuse aliases (a node reached twice), merge keys, repeated keys, explicit tags and plain values YAML would
+    read otherwise than written, naming line, record and field (citations.<key> inside a citation)."""
     seen: set[int] = set()
-    stack = [(root, None)]
+    stack = [(root, None, None)]
     while stack:
-        node, record_id = stack.pop()
+        node, record_id, field = stack.pop()
         if id(node) in seen:
-            problems.add(f"{shown_path}:{node.start_mark.line + 1}", record_id, None,
+            problems.add(f"{shown_path}:{node.start_mark.line + 1}", record_id, field,
                          "uses a YAML anchor and alias (&name … *name); write every value out in full")
             return  # one is enough: an alias bomb would repeat this millions of times
         seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, record_id) for child in reversed(node.value))
+        misread = _misread(node)
+        if misread:
+            problems.add(f"{shown_path}:{node.start_mark.line + 1}", record_id, field, misread)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, record_id, field) for child in reversed(node.value))
         elif isinstance(node, yaml.MappingNode):
             record_id = record_id or _scalar_value(node, key)
             names: dict[str, int] = {}
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
                 if key_node.tag == _MERGE_TAG:
-                    problems.add(f"{shown_path}:{line}", record_id, None,
+                    problems.add(f"{shown_path}:{line}", record_id, field,
                                  "uses a YAML merge key (<<); write every value out in full")
                     continue
                 name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                inner = name if field is None or name is None else f"{field}.{name}"
                 if name in names:
-                    problems.add(f"{shown_path}:{line}", record_id, name,
+                    problems.add(f"{shown_path}:{line}", record_id, inner,
                                  f"appears twice in one mapping (first at line {names[name]}); YAML would keep only "
                                  "the last value: delete one")
                 elif name is not None:
                     names[name] = line
-                stack.append((key_node, record_id))
-                stack.append((value_node, record_id))
+                stack.append((key_node, record_id, inner))
+                stack.append((value_node, record_id, inner))
+
+
+# How a plain (unquoted) value may be written to be read as YAML 1.1 reads it; any other plain spelling that a
+# YAML 1.1 resolver turns into a number, boolean, nothing or date is refused (docs/curating.md, "How YAML values
+# are read").
+_RESOLVER = yaml.resolver.Resolver()
+_AS_WRITTEN = {
+    "tag:yaml.org,2002:int": re.compile(r"-?(?:0|[1-9][0-9]*)"),
+    "tag:yaml.org,2002:float": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+"),
+    "tag:yaml.org,2002:bool": re.compile(r"true|false"),
+    "tag:yaml.org,2002:null": re.compile(r"(?:null)?"),
+    "tag:yaml.org,2002:timestamp": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+}
+
+
+def _misread(node) -> str | None:
+    """Why the node is not read as it is written, with what to write instead; None when it is."""
+    if node.tag == _MERGE_TAG:
+        return None  # named by the mapping that holds it
+    kind = type(node)
+    plain = isinstance(node, yaml.ScalarNode) and not node.style  # libyaml: "", the pure-Python parser: None
+    implicit = _RESOLVER.resolve(kind, node.value if kind is yaml.ScalarNode else None, (plain, True))
+    if node.tag != implicit:
+        return (f"carries the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')}; write the value without it "
+                "(quote it if it is text)")
+    pattern = _AS_WRITTEN.get(node.tag)
+    if not plain or node.tag == "tag:yaml.org,2002:str" or (pattern and pattern.fullmatch(node.value)):
+        return None
+    text = node.value
+    if node.tag == "tag:yaml.org,2002:value":
+        return f"is written {text}, which YAML 1.1 reads as a special value; quote it (\"{text}\")"
+    value = yaml.constructor.SafeConstructor().construct_object(node)
+    if node.tag == "tag:yaml.org,2002:null":
+        instead = "null (or leave the key out)"
+    elif node.tag == "tag:yaml.org,2002:bool":
+        instead = str(value).lower()
+    elif node.tag == "tag:yaml.org,2002:timestamp":
+        instead = f"the date as \"YYYY-MM-DD\" in quotes (\"{value:%Y-%m-%d}\")"
+    elif ":" in text or value != value or value in (float("inf"), float("-inf")):
+        instead = "the number in plain digits, if it is one"  # base 60, .nan, .inf: no number a source states
+    elif re.fullmatch(r"[-+]?0[0-9_]+", text):
+        instead = str(int(text.replace("_", "")))  # a leading zero makes YAML 1.1 read octal: 010 is 8
+    else:
+        instead = str(int(value)) if float(value).is_integer() else repr(value)
+    read = ("no value" if value is None else str(value).lower() if isinstance(value, bool)
+            else value.isoformat(" ") if isinstance(value, dt.date) else repr(value))
+    return (f"is written {text}, which YAML 1.1 reads as {read}, not as written; write {instead}, or quote it "
+            f"(\"{text}\") if it is text")
 
 
 def _scalar_value(node, key: str | None) -> str | None:
@@ -158,9 +261,6 @@ def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes
     (key,) = primary_key(schema)
     items = read_yaml_strictly(path, shown_path, max_file_bytes, key, problems)
     if items is None:
-        return []
-    if not isinstance(items, list):
-        problems.add(shown_path, None, None, f"expected a list of records, found {type(items).__name__}")
         return []
     fields = fields_by_name(schema)
     by_stage = derived_fields(schema)

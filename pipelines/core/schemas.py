@@ -19,6 +19,11 @@ from .errors import shown
 PRECISIONS = ("day", "month", "year")
 _WIDTH = {"year": 4, "month": 7, "day": 10}
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# The largest magnitude a number cell may have: beyond it, readers that hold numbers as 64-bit floats (JavaScript,
+# pandas with blanks, Great Expectations) would publish another value than the one written.
+MAX_EXACT = 2**53 - 1
+# A number as a source or a curator writes it in a stated value: digits, a decimal point, thousands commas.
+_STATED_NUMBER = re.compile(r"(-?[0-9]+)(\.[0-9]+)?")
 
 
 class EngineTypes(NamedTuple):
@@ -182,10 +187,11 @@ def cell_value(field: dict, value) -> str | int | float | bool:
     if kind in ("integer", "year"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected a whole number, found {shown(value)}")
-        return value
+        return _exact(field, value, value)
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"expected a number, found {shown(value)}")
+        value = _exact(field, value, value)
         return int(value) if float(value).is_integer() else value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -202,16 +208,30 @@ def canonical(field: dict, value) -> str:
     if kind == "date":
         iso, precision = parse_partial_date(value)
         return iso[: _WIDTH[precision]]
-    if kind in ("integer", "year"):
-        number = float(str(value).replace(",", "").strip())
-        if not number.is_integer():
-            raise ValueError(f"expected a whole number, found {shown(value)}")
-        return str(int(number))
-    if kind == "number":
-        return repr(float(str(value).replace(",", "").strip()))
+    if kind in ("integer", "year", "number"):
+        match = _STATED_NUMBER.fullmatch(str(value).replace(",", "").strip())
+        whole = kind != "number"
+        if not match or (whole and match[2] and match[2].strip(".0")):
+            raise ValueError(f"expected {'a whole number' if whole else 'a number'} in digits, found {shown(value)}")
+        number = _exact(field, float(match[0]), value)  # float() takes any length of digits; int() does not
+        return str(int(match[1])) if whole else repr(number)
     if kind == "boolean":
         return str(value).strip().lower()
     return folded(str(value))
+
+
+def _exact(field: dict, number: int | float, written) -> int | float:
+    """The number, if it lies within ±MAX_EXACT (a larger one cannot be published as written) and within the
+    field's minimum and maximum; ValueError showing the value as `written` if not."""
+    if not -MAX_EXACT <= number <= MAX_EXACT:  # also false for NaN
+        raise ValueError(f"{shown(written)} is beyond ±{MAX_EXACT:,}, the largest number a cell may hold exactly "
+                         "in every reader of the package")
+    constraints = field.get("constraints", {})
+    low, high = constraints.get("minimum"), constraints.get("maximum")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{shown(written)} is outside the range {field.get('name')!r} allows: "
+                         f"{'-∞' if low is None else low} to {'∞' if high is None else high} (its Table Schema)")
+    return number
 
 
 def folded(text: str) -> str:

@@ -86,7 +86,8 @@ def read_review(config: Config, texts: dict[str, str], problems: Problems) -> di
         text, start, begins = texts.get(item.get("source_id")), item.get("start"), item.get("begins")
         if text is None:
             problems.add(where, record, "source_id", f"unknown source; expected one of {sorted(texts)}")
-        elif not isinstance(start, int) or not isinstance(begins, str) or not text.startswith(begins, start):
+        elif (not isinstance(start, int) or isinstance(start, bool) or not isinstance(begins, str)
+              or not text.startswith(begins, start)):
             problems.add(where, record, "begins", f"the source does not read {shown(begins)} at character {start}: "
                          f"it reads {shown(text[start:start + 60] if isinstance(start, int) else '')}; the text or the "
                          "entry has changed: review the sentence again")

@@ -55,8 +55,8 @@ def read_catalog(config: Config, problems: Problems) -> list[dict]:
     entries = read_yaml_strictly(path, path.name, max_file_bytes, "source_id", problems)
     if entries is None:
         return []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        problems.add(path.name, None, None, "expected a list of source entries")
+    if not all(isinstance(e, dict) for e in entries):
+        problems.add(path.name, None, None, "expected a list of source entries (source_id: …, title: …)")
         return []
     for entry in entries:
         entry.pop("__line__")
