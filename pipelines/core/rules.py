@@ -179,9 +179,11 @@ def categories_stated_by_quotes(t: Tables) -> Iterator[Finding]:
                 pl.col("value").sort().alias("held"))
             for record_id, value, held_values in unstated.join(held, on="record_id", how="left",
                                                                maintain_order="left").iter_rows():
+                words = book[value]["words"]
                 yield table, record_id, name, (
-                    f"{value!r} is not stated: no quote the record cites holds its words {book[value]['words']}, and "
-                    f"no citation of {name} says how it follows (inference); the quotes hold the words of "
+                    f"{value!r} is not stated: "
+                    + (f"no quote the record cites holds its words {words}" if words else "no word can state it")
+                    + f", and no citation of {name} says how it follows (inference); the quotes hold the words of "
                     f"{held_values or 'no value'}: cite a passage that states it, add an inference, or correct it")
 
 

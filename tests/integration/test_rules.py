@@ -472,7 +472,7 @@ def test_a_category_a_quote_states_is_accepted(built):
 def test_a_category_with_an_inference_on_its_citation_is_accepted(built):
     attacks = set_cells(built, "attacks", "attack-2011-atyrau", attack_type="other")
     assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks),
-                 ("attacks", "attack-2011-atyrau", "attack_type", "'other' is not stated"))
+                 ("attacks", "attack-2011-atyrau", "attack_type", "'other' is not stated: no word can state it"))
     explained = _with_citation(built, "attack-2011-atyrau", field="attack_type", inference="the curator's reading")
     assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks, citations=explained))
 
