@@ -9,6 +9,7 @@ must canonicalize.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -16,9 +17,9 @@ from typing import Callable, Iterator
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, derived_fields, enum_subset,
-                      fields_by_name, folded_column, foreign_keys, list_separator, map_unique, precision_of,
-                      primary_key, record_id_at)
+from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, codebooks, derived_fields,
+                      enum_subset, fields_by_name, folded_column, foreign_keys, list_separator, map_unique,
+                      precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -148,6 +149,42 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
                 yield table, record_id, name, f"is empty, but sources state {stated}"
             else:
                 yield table, record_id, name, f"is {value!r}, but its citations state {stated}"
+
+
+def _word_pattern(words: list[str]) -> str | None:
+    """One case-insensitive regex matching any of the words or phrases whole (listed inflections, no stemming)."""
+    return "(?i)\\b(?:" + "|".join(re.escape(word) for word in words) + ")\\b" if words else None
+
+
+@rule
+def categories_stated_by_quotes(t: Tables) -> Iterator[Finding]:
+    """A category cell (a field with an x-codebook) is stated by a quote its record cites, which holds one of its
+    value's words, or read by the curator, whose citation of that field says how (inference). Each record's quotes
+    are matched against each value's words in one cross join per field; only failing records are detailed."""
+    citations = t.frames["citations"]
+    for table in t.curated:
+        key = t.key(table)
+        quotes = citations.filter(pl.col("resource") == table).select("record_id", "quote")
+        for name, book in codebooks(t.schemas[table]).items():
+            words = pl.DataFrame({"value": list(book), "pattern": [_word_pattern(e["words"]) for e in book.values()]},
+                                 schema={"value": pl.String, "pattern": pl.String}).drop_nulls("pattern")
+            stated = (quotes.join(words, how="cross").filter(pl.col("quote").str.contains(pl.col("pattern")))
+                      .select("record_id", "value").unique())
+            inferred = citations.filter((pl.col("resource") == table) & (pl.col("field") == name)
+                                        & pl.col("inference").is_not_null()).select("record_id")
+            cells = t.frames[table].select(record_id=pl.col(key), value=pl.col(name)).drop_nulls("value")
+            unstated = (cells.join(stated, on=["record_id", "value"], how="anti", maintain_order="left")
+                        .join(inferred, on="record_id", how="anti", maintain_order="left"))
+            held = stated.join(unstated.select("record_id"), on="record_id", how="semi").group_by("record_id").agg(
+                pl.col("value").sort().alias("held"))
+            for record_id, value, held_values in unstated.join(held, on="record_id", how="left",
+                                                               maintain_order="left").iter_rows():
+                words = book[value]["words"]
+                yield table, record_id, name, (
+                    f"{value!r} is not stated: "
+                    + (f"no quote the record cites holds its words {words}" if words else "no word can state it")
+                    + f", and no citation of {name} says how it follows (inference); the quotes hold the words of "
+                    f"{held_values or 'no value'}: cite a passage that states it, add an inference, or correct it")
 
 
 @rule

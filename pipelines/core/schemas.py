@@ -93,6 +93,26 @@ def enum_subset(schema: dict, name: str, key: str) -> list[str]:
     return list(values)
 
 
+def codebooks(schema: dict) -> dict[str, dict[str, dict]]:
+    """The category fields of a schema with their codebooks ("x-codebook": each value's definition and the words by
+    which a quote states it); ValueError names a field whose codebook does not cover exactly its enum."""
+    found = {}
+    for field in schema["fields"]:
+        if "x-codebook" in field:
+            book, allowed = field["x-codebook"], field["constraints"]["enum"]
+            if sorted(book) != sorted(allowed):
+                raise ValueError(f"{field['name']}: x-codebook defines {sorted(book)}, but its enum allows "
+                                 f"{sorted(allowed)}")
+            found[field["name"]] = book
+    return found
+
+
+def described(field: dict) -> str:
+    """A field's description for readers, with each value's definition where the field has a codebook."""
+    definitions = (f"`{value}`: {entry['definition']}" for value, entry in field.get("x-codebook", {}).items())
+    return " ".join([field.get("description", ""), *definitions])
+
+
 def precision_of(schema: dict) -> dict[str, str]:
     """Map each date field that carries a precision to its precision field."""
     names = fields_by_name(schema)

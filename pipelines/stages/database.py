@@ -16,7 +16,7 @@ from pathlib import Path
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, write_json_atomic
-from ..core.schemas import engine_types, foreign_keys, is_required, load_schema, primary_key, read_table
+from ..core.schemas import described, engine_types, foreign_keys, is_required, load_schema, primary_key, read_table
 from ..core.sentences import read_review, reviewed_spans, split_sentences, whole_sentence
 
 # Where Datasette serves params.yaml portal.static (the style sheet the metadata names).
@@ -197,7 +197,7 @@ def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str)
     tables = {}
     for table, schema in {**schemas, **PORTAL_TABLES}.items():
         entry = {"title": schema.get("title", table), "description": schema.get("description", ""),
-                 "columns": {f["name"]: f.get("description", "") for f in schema["fields"]}}
+                 "columns": {f["name"]: described(f) for f in schema["fields"]}}
         if table in knobs["label_columns"]:
             entry["label_column"] = knobs["label_columns"][table]
         dates = [f["name"] for f in schema["fields"] if f["type"] == "date"]

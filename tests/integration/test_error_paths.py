@@ -125,6 +125,13 @@ def test_value_that_contradicts_its_citations(mini):
     fails_leaving_outputs(mini, "values_agree_with_citations", "attack-2016-aktobe", "'killed'", "12")
 
 
+def test_a_category_no_quote_states(mini):
+    edit_records(mini, "attacks", lambda rs: rs[0].update(attack_type="suicide_bombing"))
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+, record 'attack-2016-aktobe', field 'attack_type'",
+                          "categories_stated_by_quotes", "'suicide_bombing' is not stated",
+                          r"the quotes hold the words of \['armed_assault'\]")
+
+
 def test_unflagged_implausible_conversion(mini):
     edit_records(mini, "budgets", lambda rs: rs[0].pop("flag"))
     fails_leaving_outputs(mini, "usd_conversions_flagged", "budget-2013-2017-programme", "implausible")

@@ -261,6 +261,22 @@ def test_every_citation_quote_is_at_its_offsets_in_the_normalized_source():
         assert texts[row["source_id"]][row["char_start"]:row["char_end"]] == row["quote"]
 
 
+def test_the_data_dictionary_defines_each_value_of_every_category_column_on_its_row():
+    from pipelines.core.config import load_config
+    from pipelines.core.schemas import codebooks, load_schema
+
+    config = load_config(ROOT)
+    dictionary = config.path("data_dictionary").read_text(encoding="utf-8")
+    books = {(table, name): book for table in config.curated_tables
+             for name, book in codebooks(load_schema(config.path("schemas_dir"), table)).items()}
+    assert len(books) == 9
+    for (table, name), book in books.items():
+        section = dictionary.split(f"## `{table}`")[1].split("\n## ")[0]
+        (row,) = [line for line in section.splitlines() if line.startswith(f"| `{name}` |")]
+        for value, entry in book.items():
+            assert f"`{value}`: {entry['definition']}" in row, (table, name, value)
+
+
 def test_the_data_dictionary_and_the_readme_table_of_tables_are_generated_from_the_current_package():
     from pipelines.core.config import load_config
     from pipelines.commands.docs import updated_dictionary, updated_readme

@@ -23,6 +23,7 @@ import yaml
 
 from conftest import ROOT, chromium_dom, copy_project, env, run_stages
 from pipelines.core.config import load_config
+from pipelines.core.schemas import codebooks, load_schema
 from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
 from pipelines.commands.portal import running_server
 from test_reports import OUTPUT
@@ -108,8 +109,12 @@ def test_metadata_from_the_package(datasette):
     metadata = get(datasette.rsplit("/", 1)[0] + "/-/metadata.json")
     package = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
     assert metadata["title"] == package["title"] and metadata["license"] == "CC-BY-4.0"
-    columns = metadata["databases"][Path(DATABASE).stem]["tables"]["attacks"]["columns"]
-    assert columns["killed"].startswith("Victims killed")
+    tables = metadata["databases"][Path(DATABASE).stem]["tables"]
+    assert tables["attacks"]["columns"]["killed"].startswith("Victims killed")
+    for table in CURATED:  # a category column's help defines each of its values
+        for name, book in codebooks(load_schema(ROOT / "schemas", table)).items():
+            help_ = tables[table]["columns"][name]
+            assert all(f"`{value}`: {entry['definition']}" in help_ for value, entry in book.items()), (table, name)
 
 
 @pytest.mark.browser

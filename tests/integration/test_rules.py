@@ -429,6 +429,66 @@ def test_a_partial_date_is_impossible_only_if_all_it_stands_for_is(built, signed
     assert_finds(rules.impossible_values_flagged, tables(built, agreements=frame), *expected)
 
 
+# --- categories: the words of the codebook (x-codebook) in the record's quotes, or an inference ---------------
+
+def _with_citation(built, record_id: str, **cells) -> pl.DataFrame:
+    """The citations with one more, a copy of the record's first citation with some cells changed."""
+    citations = built[2]["citations"]
+    extra = citations.filter(pl.col("record_id") == record_id).head(1).with_columns(
+        citation_id=pl.lit("cit-planted"), **{name: pl.lit(value, dtype=pl.String) for name, value in cells.items()})
+    return pl.concat([citations, extra])
+
+
+@plants(rules.categories_stated_by_quotes)
+def test_a_category_no_quote_states_is_refused_naming_the_values_its_quotes_do_state(built):
+    """An attack whose quotes speak of bombs but of no suicide made a suicide bombing; a ban the court called
+    terrorist made extremist, and one it called extremist made terrorist."""
+    attacks = set_cells(built, "attacks", "attack-2011-atyrau", attack_type="suicide_bombing")
+    bans = set_cells(built, "court_bans", "ban-isil", designation="extremist")
+    bans = set_cells(built, "court_bans", "ban-hizb-ut-tahrir", frame=bans, designation="terrorist")
+    assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks, court_bans=bans),
+                 ("attacks", "attack-2011-atyrau", "attack_type",
+                  "'suicide_bombing' is not stated: no quote the record cites holds its words ['suicide bomb'"),
+                 ("court_bans", "ban-isil", "designation", "the quotes hold the words of ['terrorist']"),
+                 ("court_bans", "ban-hizb-ut-tahrir", "designation", "the quotes hold the words of ['extremist']"))
+
+
+@plants(rules.categories_stated_by_quotes)
+def test_a_curators_reading_without_its_inference_is_refused(built):
+    citations = built[2]["citations"]
+    reading = (pl.col("record_id") == "attack-2011-taraz") & (pl.col("field") == "attack_type")
+    assert citations.filter(reading)["inference"].str.starts_with("the curator's reading").all()
+    unexplained = citations.with_columns(inference=pl.when(reading).then(None).otherwise(pl.col("inference")))
+    assert_finds(rules.categories_stated_by_quotes, tables(built, citations=unexplained),
+                 ("attacks", "attack-2011-taraz", "attack_type", "the quotes hold the words of no value"))
+
+
+def test_a_category_a_quote_states_is_accepted(built):
+    """The Aktobe attackers 'engaged in gunfire with the police': police is stated as well as military."""
+    attacks = set_cells(built, "attacks", "attack-2016-aktobe", target_type="police")
+    assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks))
+
+
+def test_a_category_with_an_inference_on_its_citation_is_accepted(built):
+    attacks = set_cells(built, "attacks", "attack-2011-atyrau", attack_type="other")
+    assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks),
+                 ("attacks", "attack-2011-atyrau", "attack_type", "'other' is not stated: no word can state it"))
+    explained = _with_citation(built, "attack-2011-atyrau", field="attack_type", inference="the curator's reading")
+    assert_finds(rules.categories_stated_by_quotes, tables(built, attacks=attacks, citations=explained))
+
+
+@pytest.mark.parametrize("quote, stated", [
+    ("The bandits made an ARMED ATTACK on the village administration", True),  # any case (the target stays stated)
+    ("two Armed Attacks on the town administration", True),  # an inflection the list names
+    ("the disarmed attackers left the village administration", False),  # whole words only
+])
+def test_words_match_whole_and_in_any_case(built, quote, stated):
+    citations = built[2]["citations"].with_columns(
+        quote=pl.when(pl.col("record_id") == "attack-2009-uralsk").then(pl.lit(quote)).otherwise(pl.col("quote")))
+    expected = [] if stated else [("attacks", "attack-2009-uralsk", "attack_type", "'armed_assault' is not stated")]
+    assert_finds(rules.categories_stated_by_quotes, tables(built, citations=citations), *expected)
+
+
 def test_every_registered_rule_has_a_planted_failure():
     registered = {getattr(rule, "__name__", rule) for rule in rules.RULES}  # functions, or names if it maps them
     assert set(PLANTED) == registered

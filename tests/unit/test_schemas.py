@@ -228,6 +228,54 @@ def test_every_subset_of_an_enum_a_schema_declares_lies_within_the_enum():
         assert enum_subset(schema, name, key)
 
 
+CATEGORY_COLUMNS = {("attacks", "attack_type"), ("attacks", "target_type"), ("organizations", "kind"),
+                    ("laws", "act_type"), ("court_bans", "designation"), ("agreements", "framework"),
+                    ("agreements", "kind"), ("prosecutions", "sentence_type"), ("statistics", "indicator")}
+
+
+def test_every_category_column_has_a_codebook_of_exactly_its_enum():
+    """Each value: one sentence of definition and the words that state it; a value no word can state (other,
+    unknown, unspecified) says that its citation carries an inference."""
+    from pipelines.core.schemas import codebooks, fields_by_name
+
+    found = set()
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        for name, book in codebooks(schema).items():
+            found.add((path.name.removesuffix(".schema.json"), name))
+            assert list(book) == fields_by_name(schema)[name]["constraints"]["enum"], (path.name, name)
+            for value, entry in book.items():
+                assert set(entry) == {"definition", "words"}, (name, value)
+                definition, words = entry["definition"], entry["words"]
+                assert definition.endswith(".") and ". " not in definition, (name, value, definition)
+                assert words or "inference" in definition, (name, value)
+                assert len(set(map(str.lower, words))) == len(words), (name, value, words)
+                assert all(word == word.strip() and word for word in words), (name, value, words)
+    assert found == CATEGORY_COLUMNS
+
+
+@pytest.mark.parametrize("book, words", [
+    ({"a": {"definition": "A.", "words": ["a"]}}, r"defines \['a'\], but its enum allows \['a', 'b'\]"),
+    ({"a": {"definition": "A.", "words": []}, "b": {"definition": "B.", "words": []},
+      "c": {"definition": "C.", "words": []}}, r"defines \['a', 'b', 'c'\]"),
+])
+def test_a_codebook_that_misses_a_value_or_defines_one_outside_the_enum_is_refused(book, words):
+    from pipelines.core.schemas import codebooks
+
+    field = {"name": "kind", "type": "string", "constraints": {"enum": ["a", "b"]}, "x-codebook": book}
+    with pytest.raises(ValueError, match=f"kind: x-codebook {words}"):
+        codebooks({"fields": [field]})
+
+
+def test_described_adds_each_value_s_definition_to_the_description():
+    from pipelines.core.schemas import described
+
+    field = {"name": "kind", "description": "What it is.", "constraints": {"enum": ["a", "b"]},
+             "x-codebook": {"a": {"definition": "An a.", "words": ["a"]}, "b": {"definition": "A b.", "words": []}}}
+    assert described(field) == "What it is. `a`: An a. `b`: A b."
+    assert described({"name": "n", "description": "A number."}) == "A number."
+
+
 def test_distinct_from_is_the_same_column_in_exactly_the_tables_with_a_natural_key():
     """Copied into each Table Schema (frictionless reads each alone): every copy says the same of its own table."""
     import yaml
