@@ -267,15 +267,19 @@ def _country_names(t: Tables) -> pl.DataFrame:
                          for label in [country, *forms]], schema=["id", "label", "name"], orient="row")
 
 
-def _words(text: pl.Expr) -> pl.Expr:
-    """The text's words in lower case, each between single spaces (punctuation counts as a space)."""
-    return pl.concat_str(pl.lit(" "), text.str.to_lowercase().str.replace_all(r"\W+", " ").str.strip_chars(), pl.lit(" "))
+def _words(text: pl.Expr, fold: bool = True) -> pl.Expr:
+    """The text's words (in lower case if `fold`), each between single spaces (punctuation counts as a space)."""
+    words = text.str.replace_all(r"\W+", " ").str.strip_chars()
+    return pl.concat_str(pl.lit(" "), words.str.to_lowercase() if fold else words, pl.lit(" "))
 
 
 def _word_in(text: pl.Expr, name: pl.Expr) -> pl.Expr:
-    """`name` stands in `text` as whole words, in any case: a plain substring test of their words, since a
-    pattern per row would be compiled per row."""
-    return _words(text).str.contains(_words(name), literal=True)
+    """`name` stands in `text` as whole words, in any case, except that a name in capitals (an acronym: "IS") must
+    stand in capitals, so that it is not every "is". A plain substring test of their words, since a pattern per
+    row would be compiled per row."""
+    acronym = (name == name.str.to_uppercase()) & name.str.contains(r"\p{L}")
+    return (pl.when(acronym).then(_words(text, fold=False).str.contains(_words(name, fold=False), literal=True))
+            .otherwise(_words(text).str.contains(_words(name), literal=True)))
 
 
 def _entity_cells(t: Tables) -> pl.DataFrame:
