@@ -18,7 +18,7 @@ import polars as pl
 
 from .errors import shown
 from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, codebooks, derived_fields,
-                      enum_subset, fields_by_name, folded_column, foreign_keys, list_separator, map_unique,
+                      entity_fields, enum_subset, fields_by_name, folded_column, foreign_keys, list_separator, map_unique,
                       precision_of, primary_key, record_id_at)
 
 Finding = tuple[str, str | None, str | None, str]
@@ -283,15 +283,124 @@ def no_duplicates_under_another_id(t: Tables) -> Iterator[Finding]:
             yield table, record_id, ",".join(columns), (
                 f"same {columns} as {original!r}: a duplicate under another id? If they are two different things, "
                 f"say so with distinct_from: [{original}] in the record, and how they differ in its note")
-    organizations, separator = t.frames["organizations"], list_separator(t.schemas["organizations"], "aliases")
-    labels = pl.concat([
-        organizations.select("org_id", label=pl.col("name")),
-        organizations.select("org_id", label=pl.col("aliases").str.split(separator)).explode("label"),
-    ]).drop_nulls("label").with_columns(folded_column(pl.col("label")))
+    labels = _names_of(t, "organizations").select(org_id="id", label=folded_column(pl.col("label")))
     shared = (labels.filter(pl.col("label").is_duplicated()).group_by("label").agg(pl.col("org_id").unique().sort())
               .filter(pl.col("org_id").list.len() > 1).sort("label"))
     for label, org_ids in shared.iter_rows():
         yield "organizations", org_ids[1], "aliases", f"name {label!r} also names {org_ids[0]!r}"
+
+
+def _names_of(t: Tables, table: str) -> pl.DataFrame:
+    """(id, label, name): each row of `table` (the organizations) under its name and under each of its aliases."""
+    frame, separator = t.frames[table], list_separator(t.schemas[table], "aliases")
+    return pl.concat([frame.select(id=pl.col(t.key(table)), label=pl.col("name"), name=pl.col("name")),
+                      frame.select(id=pl.col(t.key(table)), label=pl.col("aliases").str.split(separator),
+                                   name=pl.col("name")).explode("label")]).drop_nulls("label")
+
+
+def _country_names(t: Tables) -> pl.DataFrame:
+    """(id, label, name): each country a party may be, under its name and under its adjective and other forms."""
+    return pl.DataFrame([(country, label, country) for country, forms in t.params["country_names"].items()
+                         for label in [country, *forms]], schema=["id", "label", "name"], orient="row")
+
+
+def _words(text: pl.Expr, fold: bool = True) -> pl.Expr:
+    """The text's words (in lower case if `fold`), each between single spaces (punctuation counts as a space)."""
+    words = text.str.replace_all(r"\W+", " ").str.strip_chars()
+    return pl.concat_str(pl.lit(" "), words.str.to_lowercase() if fold else words, pl.lit(" "))
+
+
+def _word_in(text: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """`name` stands in `text` as whole words, in any case, except that a name in capitals (an acronym: "IS") must
+    stand in capitals, so that it is not every "is". A plain substring test of their words, since a pattern per
+    row would be compiled per row."""
+    acronym = (name == name.str.to_uppercase()) & name.str.contains(r"\p{L}")
+    return (pl.when(acronym).then(_words(text, fold=False).str.contains(_words(name, fold=False), literal=True))
+            .otherwise(_words(text).str.contains(_words(name), literal=True)))
+
+
+def _entity_cells(t: Tables) -> pl.DataFrame:
+    """(resource, record_id, field, kind, item, value, target): each non-empty cell that names an entity (x-names
+    in its Table Schema), a list cell once per item; target is the table a foreign key of the column points at."""
+    parts = []
+    for table in t.curated:
+        schema = t.schemas[table]
+        targets = {fields[0]: target for fields, target, _ in foreign_keys(table, schema) if len(fields) == 1}
+        for name, kind in entity_fields(schema).items():
+            separator = fields_by_name(schema)[name].get("x-list-separator")
+            value = pl.col(name)
+            parts.append(t.frames[table].select(
+                resource=pl.lit(table), record_id=pl.col(t.key(table)), field=pl.lit(name), kind=pl.lit(kind),
+                item=value.str.split(separator) if separator else pl.concat_list(value), value=value,
+                target=pl.lit(targets.get(name), dtype=pl.String)).explode("item").drop_nulls("item"))
+    return pl.concat(parts)
+
+
+def _labels(t: Tables, cells: pl.DataFrame) -> pl.DataFrame:
+    """The cells with each label that names their item, one row per label: an organization id under its
+    organization's name and aliases; a text by itself, an organization or a party also under every name of each
+    organization whose name or alias it holds ("SCO member states": the SCO's), and a party that is a country under
+    the country's other forms."""
+    keyed = cells.filter(pl.col("target").is_not_null()).join(
+        pl.concat([_names_of(t, target).with_columns(target=pl.lit(target)) for target in
+                   cells["target"].drop_nulls().unique()]).rename({"id": "item"}), on=["target", "item"])
+    texts = cells.filter(pl.col("target").is_null())
+    organizations, countries = _names_of(t, "organizations"), _country_names(t)
+    holding = (texts.filter(pl.col("kind").is_in(["organization", "party"])).join(organizations, how="cross")
+               .filter(_word_in(pl.col("item"), pl.col("label"))).select(*cells.columns, "id")
+               .join(organizations.select("id", "label"), on="id"))
+    country = (texts.filter(pl.col("kind") == "party").with_columns(folded=folded_column(pl.col("item")))
+               .join(countries.join(countries.select("id", other="label"), on="id")
+                     .select(folded=folded_column(pl.col("label")), label="other"), on="folded"))
+    return pl.concat([keyed.drop("name"), texts.with_columns(label="item"), holding.drop("id"),
+                      country.drop("folded")], how="diagonal").unique()
+
+
+def _names_held(t: Tables, quotes: pl.DataFrame, named: pl.DataFrame) -> dict[tuple[str, str], str]:
+    """For each record of `quotes`, the names its quotes hold, in words: its own entity cells they name (`named`),
+    and every organization and country they name."""
+    known = pl.concat([_names_of(t, "organizations").with_columns(kind=pl.lit("organizations")),
+                       _country_names(t).with_columns(kind=pl.lit("countries"))])
+    found = (quotes.join(known, how="cross").filter(_word_in(pl.col("quote"), pl.col("label")))
+             .select("resource", "record_id", "kind", "name"))
+    own = named.select("resource", "record_id", kind="field", name="item")
+    held = (pl.concat([own, found]).unique().sort("kind", "name").group_by("resource", "record_id", "kind",
+                                                                             maintain_order=True)
+            .agg(pl.col("name")))
+    words: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for resource, record_id, kind, names in held.iter_rows():
+        words[resource, record_id].append(f"{kind} {', '.join(map(repr, names))}")
+    return {record: "; ".join(parts) for record, parts in words.items()}
+
+
+@rule
+def entities_named_by_quotes(t: Tables) -> Iterator[Finding]:
+    """Each cell that names a place, person, organization or party (x-names in the Table Schema; a list cell item
+    by item) is named by a quote its record cites, as whole words in any case: the value itself, an organization's
+    name or alias, a country's name or adjective (params.yaml validate.country_names); or a citation of that field
+    says how it follows (inference)."""
+    citations = t.frames["citations"].filter(pl.col("resource").is_in(t.curated))
+    on, cell = ["resource", "record_id"], ["resource", "record_id", "field", "item"]
+    inferred = citations.filter(pl.col("field").is_not_null() & pl.col("inference").is_not_null())
+    cells = _entity_cells(t).join(inferred.select(*on, "field").unique(), on=[*on, "field"], how="anti",
+                                  maintain_order="left")
+    quotes = citations.select(*on, "quote")
+    labelled = _labels(t, cells).join(quotes, on=on).filter(_word_in(pl.col("quote"), pl.col("label")))
+    unnamed = cells.join(labelled.select(cell).unique(), on=cell, how="anti", maintain_order="left")
+    if unnamed.is_empty():
+        return
+    records = unnamed.select(on).unique()
+    held = _names_held(t, quotes.join(records, on=on), labelled.join(records, on=on).select(cell).unique())
+    names = pl.concat([_names_of(t, target).filter(pl.col("label") == pl.col("name")).select(
+        target=pl.lit(target), item="id", name="name") for target in unnamed["target"].drop_nulls().unique()]
+        + [pl.DataFrame(schema={"target": pl.String, "item": pl.String, "name": pl.String})])
+    unnamed = unnamed.join(names, on=["target", "item"], how="left", maintain_order="left")
+    for resource, record_id, field, item, value, name in unnamed.select(*cell, "value", "name").iter_rows():
+        whole = f" ({name})" if name else "" if item == value else f" (an item of {value!r})"
+        yield resource, record_id, field, (
+            f"{item!r}{whole} is named in none of the record's quotes, which name "
+            f"{held.get((resource, record_id)) or 'no entity this check knows'}: cite a passage that names it, or "
+            f"say how it follows in an inference on the citation of {field}")
 
 
 @rule

@@ -126,6 +126,19 @@ def derived_fields(schema: dict) -> dict[str, str]:
     return {f["name"]: f["x-derived"] for f in schema["fields"] if f.get("x-derived")}
 
 
+ENTITY_KINDS = ("place", "person", "organization", "party")
+
+
+def entity_fields(schema: dict) -> dict[str, str]:
+    """Map each field whose cells name an entity (property "x-names" in the schema) to its kind, one of
+    ENTITY_KINDS; ValueError names a field that declares another."""
+    kinds = {f["name"]: f["x-names"] for f in schema["fields"] if "x-names" in f}
+    for name, kind in kinds.items():
+        if kind not in ENTITY_KINDS:
+            raise ValueError(f"{name}: x-names is {kind!r}, expected one of {list(ENTITY_KINDS)}")
+    return kinds
+
+
 def record_id_at(frame, schema: dict, row) -> str | None:
     """The primary key of a (polars) frame's row by position, joined with '/', to name it in a message."""
     if row is None or not 0 <= row < len(frame) or not set(primary_key(schema)) <= set(frame.columns):

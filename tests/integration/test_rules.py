@@ -312,6 +312,79 @@ def test_an_id_inside_a_list_column_that_names_nothing(built):
     assert_finds(rules.list_references_exist, tables(built, prosecutions=existing))
 
 
+# --- entities: each cell that names one stands in a quote of its record ------------------------------------
+
+AKTOBE = "attack-2016-aktobe"
+KZ_UZ = "agr-bilateral-kz-uz-march-2017-documents"
+
+
+def requoted(built, record_id: str, field: str | None, quote: str, **cells) -> pl.DataFrame:
+    """The citations with the quote (and other cells) of the record's citation of `field` replaced."""
+    citations = built[2]["citations"]
+    field_is = pl.col("field").is_null() if field is None else pl.col("field") == field
+    citation = first(built, "citations", (pl.col("record_id") == record_id) & field_is)
+    return set_cells(built, "citations", citation, frame=citations, quote=quote, **cells)
+
+
+@plants(rules.entities_named_by_quotes)
+@pytest.mark.parametrize("table, record_id, cells, expected", [
+    ("attacks", AKTOBE, {"city": "Atlantis"}, [("city", "'Atlantis' is named in none of the record's quotes, "
+                                                        "which name countries 'Kazakhstan'")]),
+    ("attacks", AKTOBE, {"perpetrator": "John Doe"}, [("perpetrator", "'John Doe' is named in none of the record's "
+                                                                      "quotes, which name city 'Aktobe'")]),
+    ("court_bans", "ban-asbat-al-ansar", {"org_id": "taliban"},
+     [("org_id", "'taliban' (Taliban) is named in none of the record's quotes, which name countries 'Kazakhstan'; "
+                 "organizations 'Asbat al-Ansar'")]),
+    ("agreements", KZ_UZ, {"parties": "Turkmenistan"}, [("parties", "'Turkmenistan' is named in none")]),
+], ids=["place", "person", "organization", "party"])
+def test_an_entity_no_quote_of_its_record_names_is_refused(built, table, record_id, cells, expected):
+    frame = set_cells(built, table, record_id, **cells)
+    assert_finds(rules.entities_named_by_quotes, tables(built, **{table: frame}),
+                 *[(table, record_id, field, words) for field, words in expected])
+
+
+def test_a_list_cell_with_one_item_no_quote_names_is_refused_for_that_item(built):
+    case = "case-2016-almaty-kulikbayev"
+    frame = set_cells(built, "prosecutions", case, defendants="Ruslan Kulikbayev|John Doe")
+    assert_finds(rules.entities_named_by_quotes, tables(built, prosecutions=frame),
+                 ("prosecutions", case, "defendants", "'John Doe' (an item of 'Ruslan Kulikbayev|John Doe') is named"))
+
+
+def test_a_name_in_capitals_must_stand_in_capitals(built):
+    """ISIL's alias "IS" does not name it in "it is banned"; "the so-called IS" does."""
+    ban = "ban-asbat-al-ansar"
+    frame = set_cells(built, "court_bans", ban, org_id="isil")
+    lower = requoted(built, ban, None, "Asbat al-Ansar; it is banned")
+    assert_finds(rules.entities_named_by_quotes, tables(built, court_bans=frame, citations=lower),
+                 ("court_bans", ban, "org_id", "'isil' (Islamic State of Iraq and the Levant) is named in none"))
+    capitals = requoted(built, ban, None, "the so-called IS")
+    assert_finds(rules.entities_named_by_quotes, tables(built, court_bans=frame, citations=capitals))
+
+
+@pytest.mark.parametrize("table, record_id, cells, field, quote", [
+    ("attacks", AKTOBE, {"city": "aktobe"}, None, None),  # any case (a name in capitals is an acronym)
+    ("court_bans", "ban-asbat-al-ansar", {"org_id": "isil"}, None, "the so-called ISIS;"),  # an alias
+    ("agreements", KZ_UZ, {}, "parties", "Uzbek President Shavkat Mirziyoyev"),  # a country's adjective
+    ("agreements", "agr-sco-antiterror-unit-training", {"parties": "SCO member states"}, None, None),  # the SCO named
+], ids=["case", "alias", "adjective", "organization-held"])
+def test_an_entity_a_quote_names_by_name_alias_or_adjective_passes(built, table, record_id, cells, field, quote):
+    frames = {table: set_cells(built, table, record_id, **cells)}
+    if quote:
+        frames["citations"] = requoted(built, record_id, field, quote)
+    assert_finds(rules.entities_named_by_quotes, tables(built, **frames))
+
+
+def test_an_entity_no_quote_names_passes_with_an_inference_on_its_field(built):
+    frame = set_cells(built, "attacks", AKTOBE, city="Aktyubinsk")
+    assert_finds(rules.entities_named_by_quotes, tables(built, attacks=frame),
+                 ("attacks", AKTOBE, "city", "'Aktyubinsk' is named in none"))
+    citations = built[2]["citations"]
+    inferred = citations.filter(pl.col("record_id") == AKTOBE).head(1).with_columns(
+        citation_id=pl.lit("cit-inferred"), field=pl.lit("city"), inference=pl.lit("Aktyubinsk, Aktobe's older name"))
+    with_inference = tables(built, attacks=frame, citations=pl.concat([citations, inferred]))
+    assert_finds(rules.entities_named_by_quotes, with_inference)
+
+
 # --- statistics, prosecutions, provisions ---------------------------------------------------------------------
 
 A_STOCK = {"value": 10.0, "value_low": None, "value_high": None, "qualifier": "exact",

@@ -276,6 +276,18 @@ def test_described_adds_each_value_s_definition_to_the_description():
     assert described({"name": "n", "description": "A number."}) == "A number."
 
 
+def test_entity_fields_reads_the_kind_each_column_names_and_refuses_an_unknown_one():
+    from pipelines.core.schemas import ENTITY_KINDS, entity_fields
+
+    schema = {"fields": [{"name": "city", "type": "string", "x-names": "place"}, {"name": "note", "type": "string"}]}
+    assert entity_fields(schema) == {"city": "place"}
+    with pytest.raises(ValueError, match=r"city: x-names is 'town', expected one of \['place'"):
+        entity_fields({"fields": [{"name": "city", "type": "string", "x-names": "town"}]})
+    declared = {kind for path in (ROOT / "schemas").glob("*.schema.json")
+                for kind in entity_fields(json.loads(path.read_text(encoding="utf-8"))).values()}
+    assert declared == set(ENTITY_KINDS)  # every kind the rule knows is declared on some column, and no other
+
+
 def test_distinct_from_is_the_same_column_in_exactly_the_tables_with_a_natural_key():
     """Copied into each Table Schema (frictionless reads each alone): every copy says the same of its own table."""
     import yaml
