@@ -15,6 +15,7 @@ committed file before a later one failed. They are copied aside before DVC start
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import yaml
 from ..core.config import Config, load_config
 from .diff import TableDiff, Version, VersionError, compare
 from ..core.errors import command_arguments
+from ..stages.tables import NO_REASON
 
 LOCK = "dvc.lock"
 # DVC's closing advice and its note on each lock update, one pattern per line; a blank line next to one goes with it.
@@ -184,12 +186,25 @@ def summary(config: Config, command: str, kept: Path, seconds: float) -> str:
                          + "".join(f", {c}" for c in columns))
     if len(lines) == 2:
         lines.append("  none")
+    tables = config.path("data_dir") if command == "build" else config.path("tables_dir")
+    lines += without_reasons(tables / "conflicts.csv")
     if command == "build":
         lines.append(f"Next: read {config.params['paths']['reports_dir']}/index.html (the quality report), browse the "
                      f"tables with `make portal`, review with `git diff {config.params['paths']['data_dir']}/`.")
     else:
         lines += still_to_decide(config)
     return "\n".join(lines)
+
+
+def without_reasons(conflicts: Path) -> list[str]:
+    """The disagreements published with no reason yet for the value their record keeps (conflict_reasons)."""
+    with open(conflicts, encoding="utf-8", newline="") as handle:
+        bare = sorted({f"{row['resource']} {row['record_id']} {row['field']}" for row in csv.DictReader(handle)
+                       if row["reason"] == NO_REASON})
+    if not bare:
+        return []
+    return [f"Sources disagree with no reason given yet for the published value (write it in the record's "
+            f"conflict_reasons): {', '.join(bare)}"]
 
 
 def still_to_decide(config: Config) -> list[str]:

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,6 +25,7 @@ from .fileio import batches_atomic, bulk_objects, read_batches
 from .schemas import canonical, check_text, derived_fields, fields_by_name, load_schema, precision_of, primary_key
 
 CITATION_KEYS = {"source_id", "quote", "field", "stated_value", "inference"}
+REASONS = "conflict_reasons"  # the record key of its per-field reasons where sources disagree
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Record:
     record_id: str
     values: dict  # column → value as written by the curator (dates still partial)
     citations: tuple[Citation, ...]
+    # column → why the record publishes its value where sources disagree on it (`conflict_reasons` in the file)
+    reasons: dict = dataclass_field(default_factory=dict)
 
 
 class _RecordLoader(yaml.CSafeLoader):
@@ -282,11 +286,12 @@ def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes
                              "written by hand: delete it")
             elif name in derived:
                 problems.add(where, record_id, name, f"is derived from {name.removesuffix('_precision')!r}; write the date at its precision (YYYY, YYYY-MM or YYYY-MM-DD) instead")
-            elif name not in fields and name != "citations":
+            elif name not in fields and name not in ("citations", REASONS):
                 problems.add(where, record_id, shown(name, quote=False), f"unknown column; expected one of {sorted(set(fields) - derived)}")
         citations = _citations(item.pop("citations", None), where, record_id, fields, derived, key, citation_fields, problems)
+        reasons = _reasons(item.pop(REASONS, None), where, record_id, set(fields) - derived - {key}, problems)
         values = {k: v for k, v in item.items() if k in fields and k not in derived}
-        records.append(Record(table, where, record_id, values, citations))
+        records.append(Record(table, where, record_id, values, citations, reasons))
     return records
 
 
@@ -347,6 +352,29 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
     return tuple(citations)
 
 
+def _reasons(items, where, record_id, columns: set[str], problems: Problems) -> dict[str, str]:
+    """`conflict_reasons`: for a column on which the record's sources disagree, one sentence on why the record
+    publishes the value it does (published in the conflicts table beside each stated value)."""
+    if items is None:
+        return {}
+    if not isinstance(items, dict):
+        problems.add(where, record_id, REASONS, f"expected a mapping of column: reason, found {shown(items)}")
+        return {}
+    reasons = {}
+    for name, reason in items.items():
+        if name == "__line__":
+            continue
+        if name not in columns:
+            problems.add(where, record_id, f"{REASONS}.{shown(name, quote=False)}",
+                         f"expected a column of the table, one of {sorted(columns)}")
+        elif not isinstance(reason, str) or not reason.strip():
+            problems.add(where, record_id, f"{REASONS}.{name}", f"expected a sentence on why the published value was "
+                         f"chosen, found {shown(reason)}")
+        else:
+            reasons[name] = reason.strip()
+    return reasons
+
+
 def _stated_text(value) -> str:
     """A stated value as text: YAML may hand over a date or a number for what the curator wrote."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -361,7 +389,8 @@ def loaded_writer(path: Path) -> Iterator[Callable[[Record], None]]:
     without error."""
     with batches_atomic(path, default=_tag) as out:
         yield lambda r: out.add([r.table, r.where, r.record_id, r.values,
-                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line, c.inference] for c in r.citations]])
+                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line, c.inference] for c in r.citations],
+                                 r.reasons])
 
 
 def read_loaded(path: Path, with_citations: bool = True) -> dict[str, list[Record]]:
@@ -369,9 +398,10 @@ def read_loaded(path: Path, with_citations: bool = True) -> dict[str, list[Recor
     located citations instead."""
     records: dict[str, list[Record]] = {}
     with bulk_objects():
-        for table, where, record_id, values, citations in read_batches(path, object_hook=_untag):
+        for table, where, record_id, values, citations, reasons in read_batches(path, object_hook=_untag):
             records.setdefault(table, []).append(Record(
-                table, where, record_id, values, tuple(Citation(*c) for c in citations) if with_citations else ()))
+                table, where, record_id, values, tuple(Citation(*c) for c in citations) if with_citations else (),
+                reasons))
     return records
 
 

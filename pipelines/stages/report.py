@@ -138,10 +138,9 @@ def conflicts_section(frames, schemas) -> str:
                 for c in row["citation_ids"].split(separator))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
             cells.append(f"<div class=side><h4>{escape(str(row['stated_value']))}{kept}</h4>{quotes}</div>")
-        note = group["note"].dropna()
         blocks.append(f"<article><h3>{escape(resource)} · {escape(label)} · <code>{escape(field)}</code></h3>"
                       f"<div class=sides>{''.join(cells)}</div>"
-                      + (f"<p class=note>Curator's note: {escape(note.iloc[0])}</p>" if len(note) else "") + "</article>")
+                      f"<p class=note>Why the published value: {escape(group['reason'].iloc[0])}</p></article>")
     return "\n".join(blocks)
 
 

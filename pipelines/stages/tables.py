@@ -12,7 +12,7 @@ from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import (LOCATIONS, PLACES, bulk_objects, read_batches, read_source_rows, replace_dir_atomic,
                            write_csv, write_json_atomic)
-from ..core.records import Record, read_loaded
+from ..core.records import REASONS, Record, read_loaded
 from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, list_separator,
                             load_schema, parse_partial_date, precision_of, primary_key)
 
@@ -36,6 +36,14 @@ def run(config: Config) -> None:
     join_derived(tables, schemas, places["cells"])
     problems.raise_if_any("tables")
     tables["conflicts"] = conflict_rows(tables, schemas, records)
+    disputed = defaultdict(set)  # (table, record id) → the fields its sources disagree on
+    for conflict in tables["conflicts"]:
+        disputed[conflict["resource"], conflict["record_id"]].add(conflict["field"])
+    for record in (r for rs in records.values() for r in rs if r.reasons):
+        for name in sorted(set(record.reasons) - disputed[record.table, record.record_id]):
+            problems.add(record.where, record.record_id, f"{REASONS}.{name}", "the sources do not disagree on this "
+                         "field: a reason is for a value chosen among values the sources state; delete it")
+    problems.raise_if_any("tables")
 
     # Save
     with replace_dir_atomic(config.path("tables_dir")) as staging:
@@ -75,8 +83,13 @@ def join_derived(tables: dict, schemas: dict, derived: dict[str, dict[str, dict]
             rows[record_id].update(cells)
 
 
+# The reason of a disagreement whose record gives none yet: it is published all the same (a fact of the sources).
+NO_REASON = "No reason is given yet for the published value."
+
+
 def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]]) -> list[dict]:
-    """Every (resource, record, field) whose citations state incompatible values: one row per value."""
+    """Every (resource, record, field) whose citations state incompatible values: one row per value, with the
+    record's reason for the value it publishes (its `conflict_reasons`)."""
     stated = defaultdict(lambda: defaultdict(list))  # (resource, record, field) → canonical value → citations
     fields_of = {table: fields_by_name(schema) for table, schema in schemas.items()}
     for citation in tables["citations"]:
@@ -84,7 +97,7 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
             field = fields_of[citation["resource"]][citation["field"]]
             key = (citation["resource"], citation["record_id"], citation["field"])
             stated[key][canonical(field, citation["stated_value"])].append(citation)
-    notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
+    reasons = {(r.table, r.record_id): r.reasons for rs in records.values() for r in rs}
     separators = {name: list_separator(schemas["conflicts"], name) for name in ("source_ids", "citation_ids")}
     rows, by_id = [], {}  # rows of a table by record id, indexed once a conflict needs that table
     for (resource, record_id, name), by_value in stated.items():
@@ -104,7 +117,7 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
                 "published_value": "" if published is None else published,
                 "source_ids": separators["source_ids"].join(sorted({c["source_id"] for c in cited})),
                 "citation_ids": separators["citation_ids"].join(c["citation_id"] for c in cited),
-                "note": notes.get((resource, record_id)),
+                "reason": reasons.get((resource, record_id), {}).get(name, NO_REASON),
             })
     return rows
 

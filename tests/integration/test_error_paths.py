@@ -314,3 +314,9 @@ def test_a_failed_cite_leaves_the_files_between_stages_as_they_were(mini):
     assert result.returncode == 1 and "records/laws.yaml:" in result.stderr, result.stderr
     assert [path.read_bytes() for path in between] == before
     assert not list(config.path("citations").parent.glob(".*.tmp"))  # no half-written file left beside them
+
+
+def test_a_conflict_reason_for_a_field_the_sources_agree_on(mini):
+    edit_records(mini, "attacks", lambda rs: rs[0].update(conflict_reasons={"summary": "kept the longer account"}))
+    fails_leaving_outputs(mini, "record 'attack-2016-aktobe', field 'conflict_reasons.summary': the sources do not "
+                                "disagree on this field")

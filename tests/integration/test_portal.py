@@ -215,12 +215,12 @@ def test_list_references_and_conflicts_on_a_record_page(portal, datasette):
         page = chromium_dom(f"{datasette}/prosecutions/{case[0]['case_id']}")
         for provision in case[0]["provision_ids"].split("|"):
             assert f'/legal_provisions/{provision}">{provision}</a>' in page
-    conflict = _rows(portal, "SELECT resource, record_id, field FROM conflicts WHERE note IS NOT NULL LIMIT 1")[0]
-    stated = _rows(portal, "SELECT stated_value, is_published_value, note FROM conflicts WHERE resource = ? AND "
+    conflict = _rows(portal, "SELECT resource, record_id, field FROM conflicts LIMIT 1")[0]
+    stated = _rows(portal, "SELECT stated_value, is_published_value, reason FROM conflicts WHERE resource = ? AND "
                            "record_id = ? AND field = ?", *conflict)
     page = chromium_dom(f"{datasette}/{conflict['resource']}/{conflict['record_id']}")
     where = _section(page, f"field-{conflict['field']}")
-    assert "The sources disagree" in where and text_of(stated[0]["note"]) in where
+    assert "The sources disagree" in where and text_of(stated[0]["reason"]) in where
     for row in stated:
         assert text_of(str(row["stated_value"])) in where
     assert where.count('class="badge">published') == sum(r["is_published_value"] for r in stated) == 1

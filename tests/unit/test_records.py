@@ -74,3 +74,36 @@ def test_missing_file_and_bad_yaml(tmp_path):
     (tmp_path / "records").mkdir()
     _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["laws"], tmp_path, MAX_FILE_BYTES)
     assert "records file is missing" in str(problems[0])
+
+
+def test_conflict_reasons_are_a_sentence_per_column_of_the_table(tmp_path):
+    loaded, problems = load(tmp_path, "laws", """
+- law_id: law-x
+  title: Law X
+  conflict_reasons:
+    adopted: the decree itself is dated so
+  citations:
+    - source_id: s1
+      quote: q
+- law_id: law-y
+  title: Law Y
+  conflict_reasons:
+    colour: red
+    title: ""
+    law_id: its own id
+  citations:
+    - source_id: s1
+      quote: q
+- law_id: law-z
+  title: Law Z
+  conflict_reasons: [adopted]
+  citations:
+    - source_id: s1
+      quote: q
+""")
+    assert loaded["laws"][0].reasons == {"adopted": "the decree itself is dated so"}
+    text = "\n".join(map(str, problems))
+    assert "records/laws.yaml:9, record 'law-y', field 'conflict_reasons.colour': expected a column of the table" in text
+    assert "record 'law-y', field 'conflict_reasons.title': expected a sentence on why" in text
+    assert "record 'law-y', field 'conflict_reasons.law_id': expected a column" in text
+    assert "record 'law-z', field 'conflict_reasons': expected a mapping of column: reason" in text

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pipelines.stages.tables import conflict_rows, record_row
+from pipelines.stages.tables import NO_REASON, conflict_rows, record_row
 from pipelines.core.schemas import fields_by_name, load_schema, precision_of
 from pipelines.core.errors import Problems
 from pipelines.core.records import Record
@@ -30,11 +30,22 @@ def test_only_incompatible_statements_are_conflicts():
         "citations": [cite("c1", "date", "2016-06", "s1"), cite("c2", "date", "2016-06-05", "s2"),
                       cite("c3", "killed", "8", "s1"), cite("c4", "killed", "17", "s2"), cite("c5", "killed", "8", "s3")],
     }
-    records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a", "note": "why"}, ())]}
+    records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a", "note": "a whole paragraph"}, (),
+                                  {"killed": "the count of the police"})]}
     rows = conflict_rows(tables, {"attacks": SCHEMA, "conflicts": CONFLICTS}, records)
     assert {(r["field"], r["stated_value"], r["is_published_value"], r["source_ids"]) for r in rows} == {
         ("killed", "8", True, "s1|s3"), ("killed", "17", False, "s2")}
-    assert all(r["published_value"] == "8" and r["note"] == "why" for r in rows)
+    # the reason for this field alone, not the record's note; each value in its column's type (8, not 8.0)
+    assert all(r["published_value"] == "8" and r["reason"] == "the count of the police" for r in rows)
+
+
+def test_a_disagreement_without_its_reason_is_published_and_says_so():
+    tables = {"attacks": [{"attack_id": "a", "killed": 8.0}],
+              "citations": [cite("c3", "killed", "8.0", "s1"), cite("c4", "killed", "17", "s2")]}
+    records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a"}, ())]}
+    rows = conflict_rows(tables, {"attacks": SCHEMA, "conflicts": CONFLICTS}, records)
+    assert sorted(r["stated_value"] for r in rows) == ["17", "8"] and {r["published_value"] for r in rows} == {"8"}
+    assert {r["reason"] for r in rows} == {NO_REASON}
 
 
 def test_a_csv_row_with_a_column_outside_the_header_is_refused(tmp_path):
