@@ -38,7 +38,7 @@ COMMANDS = {
     "portal": Command("pipelines.commands.portal",
                       summary="serve the published package in a local data portal (Datasette) on 127.0.0.1"),
     "release": Command("pipelines.commands.release"),
-    "docs": Command("pipelines.commands.docs"),
+    "docs": Command("pipelines.stages.docs"),
     "bench": Command(str(BENCH), summary="print speed and memory figures of the pipeline (several minutes)"),
 }
 

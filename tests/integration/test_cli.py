@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, command, copy_project, env, tree
 from pipelines.__main__ import COMMANDS, source_of
 from pipelines.core.config import load_config
-from pipelines.commands.docs import END, updated_dictionary
+from pipelines.stages.docs import END, updated_dictionary
 
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
 AVAILABLE = [name for name, c in COMMANDS.items() if source_of(c.module) is not None]

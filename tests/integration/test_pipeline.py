@@ -279,7 +279,7 @@ def test_the_data_dictionary_defines_each_value_of_every_category_column_on_its_
 
 def test_the_data_dictionary_and_the_readme_table_of_tables_are_generated_from_the_current_package():
     from pipelines.core.config import load_config
-    from pipelines.commands.docs import updated_dictionary, updated_readme
+    from pipelines.stages.docs import updated_dictionary, updated_readme
 
     config = load_config(ROOT)
     assert config.path("data_dictionary").read_text(encoding="utf-8") == updated_dictionary(config), "run `make docs`"
