@@ -38,14 +38,36 @@ def env() -> dict:
             "DVC_NO_ANALYTICS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_stages(project: Path, stages=STAGES) -> subprocess.CompletedProcess:
-    """Run stages in order as their commands, stopping at the first that fails."""
+def run_stages(project: Path, stages=STAGES, in_process: bool = False) -> subprocess.CompletedProcess:
+    """Run stages in order, stopping at the first that fails: as their commands, or (`in_process`) through each
+    stage's `run(config)` in this process, its problems on stderr and exit status 1 as its command gives them.
+    In process is for a test of what a stage writes or refuses; a test of the command itself (its exit status,
+    no traceback) runs the command."""
     for stage in stages:
-        result = subprocess.run([sys.executable, "-m", f"pipelines.stages.{stage}"], cwd=project, env=env(),
-                                capture_output=True, text=True)
+        result = _run_here(project, stage) if in_process else subprocess.run(
+            [sys.executable, "-m", f"pipelines.stages.{stage}"], cwd=project, env=env(), capture_output=True, text=True)
         if result.returncode != 0:
             return result
     return result
+
+
+def _run_here(project: Path, stage: str) -> subprocess.CompletedProcess:
+    """One stage's `run(config)` on `project`, reported as `run_stage` reports it on the command line."""
+    import contextlib
+    import importlib
+    import io
+
+    from pipelines.core.config import load_config
+    from pipelines.core.errors import BuildError
+
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            importlib.import_module(f"pipelines.stages.{stage}").run(load_config(project))
+        except BuildError as error:
+            print(error.report(), file=sys.stderr)
+            status = 1
+    return subprocess.CompletedProcess([stage], status, out.getvalue(), err.getvalue())
 
 
 def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -80,12 +102,12 @@ def snapshot(project: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def mini_built(tmp_path_factory) -> Path:
-    """The project with the small fixture records, built once through every stage."""
+    """The project with the small fixture records, built once through every stage and the portal's database."""
     project = copy_project(tmp_path_factory.mktemp("mini") / "project", records=FIXTURE_RECORDS)
     for name in ("data", "datapackage.json", "dvc.lock"):
         path = project / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    result = run_stages(project)
+    result = run_stages(project, [*STAGES, "database"], in_process=True)
     assert result.returncode == 0, result.stderr
     return project
 
