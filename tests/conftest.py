@@ -1,6 +1,7 @@
 """Shared test helpers: a throw-away copy of the project to run the real pipeline in."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -102,13 +103,24 @@ def snapshot(project: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def mini_built(tmp_path_factory) -> Path:
-    """The project with the small fixture records, built once through every stage and the portal's database."""
-    project = copy_project(tmp_path_factory.mktemp("mini") / "project", records=FIXTURE_RECORDS)
-    for name in ("data", "datapackage.json", "dvc.lock"):
-        path = project / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    result = run_stages(project, [*STAGES, "database"], in_process=True)
-    assert result.returncode == 0, result.stderr
+    """The project with the small fixture records, built through every stage and the portal's database once per
+    run: under pytest-xdist the first worker that needs it builds it in the run's shared temporary folder while
+    the others wait for it. Read only: a test that changes it takes a copy (`mini`)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder of this run, above each worker's own
+    project, done = shared / "mini" / "project", shared / "mini" / "built"
+    with open(shared / "mini.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(project.parent, ignore_errors=True)
+            copy_project(project, records=FIXTURE_RECORDS)
+            for name in ("data", "datapackage.json", "dvc.lock"):
+                path = project / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            result = run_stages(project, [*STAGES, "database"], in_process=True)
+            assert result.returncode == 0, result.stderr
+            done.touch()
     return project
 
 
