@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -101,27 +102,52 @@ def snapshot(project: Path) -> dict[str, bytes]:
     return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def mini_built(tmp_path_factory) -> Path:
-    """The project with the small fixture records, built through every stage and the portal's database once per
-    run: under pytest-xdist the first worker that needs it builds it in the run's shared temporary folder while
-    the others wait for it. Read only: a test that changes it takes a copy (`mini`)."""
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """`build(project)` run once per test run, not once per pytest-xdist worker: the first worker that needs it
+    builds `name` in the run's shared temporary folder while the others wait for it. Read only: a test that
+    changes the project takes a copy."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the folder of this run, above each worker's own
-    project, done = shared / "mini" / "project", shared / "mini" / "built"
-    with open(shared / "mini.lock", "w") as lock:
+    project, done = shared / name / "project", shared / name / "built"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             shutil.rmtree(project.parent, ignore_errors=True)
-            copy_project(project, records=FIXTURE_RECORDS)
-            for name in ("data", "datapackage.json", "dvc.lock"):
-                path = project / name
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-            result = run_stages(project, [*STAGES, "database"], in_process=True)
-            assert result.returncode == 0, result.stderr
+            build(project)
             done.touch()
     return project
+
+
+@pytest.fixture(scope="session")
+def mini_built(tmp_path_factory) -> Path:
+    """The project with the small fixture records, built through every stage and the portal's database."""
+    def build(project: Path) -> None:
+        copy_project(project, records=FIXTURE_RECORDS)
+        for name in ("data", "datapackage.json", "dvc.lock"):
+            path = project / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        result = run_stages(project, [*STAGES, "database"], in_process=True)
+        assert result.returncode == 0, result.stderr
+
+    return built_once(tmp_path_factory, "mini", build)
+
+
+@pytest.fixture(scope="session")
+def real_built(tmp_path_factory) -> tuple[Path, dict[str, bytes], subprocess.CompletedProcess]:
+    """A copy of this repository (a git repository of its own) built by `python -m pipelines build`, as
+    `make build` builds it: the project, its published outputs as they were before the build, and the build's
+    run (its exit status and output)."""
+    def build(project: Path) -> None:
+        copy_project(project)
+        git_init(project)
+        before = snapshot(project)
+        result = command(project, "build")
+        (project.parent / "run.pickle").write_bytes(pickle.dumps((before, result)))
+
+    project = built_once(tmp_path_factory, "real", build)
+    before, result = pickle.loads((project.parent / "run.pickle").read_bytes())
+    return project, before, result
 
 
 @pytest.fixture
@@ -145,3 +171,16 @@ def tree(project: Path) -> dict[str, str]:
         if path.is_file() and not any(name == s or name.startswith(f"{s}/") for s in skipped):
             files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under `--dist loadgroup` (make test, make test-fast) a test file runs on one worker, so that its module
+    fixtures are built once; but each test of a file that sets SPREAD_OVER_WORKERS goes to whichever worker is
+    free (such tests share session fixtures only, which built_once builds once per run)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            path = item.nodeid.split("::", 1)[0]
+            spread = getattr(getattr(item, "module", None), "SPREAD_OVER_WORKERS", False)
+            item.add_marker(pytest.mark.xdist_group(item.nodeid if spread else path))
