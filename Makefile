@@ -18,10 +18,10 @@ check: env ## between edits: locate the quotes, build and validate the tables; n
 	@$(RUN) python -m pipelines check
 
 test: env browser ckan-env interop-env ## run the whole test suite, on two workers
-	$(RUN) pytest -n 2 --dist loadgroup
+	$(RUN) pytest -n 2 --dist loadfile
 
 test-fast: env ## the tests that need only .venv (no browser, no service, no other client), on two workers
-	$(RUN) pytest -m "$(NOT_FAST)" -n 2 --dist loadgroup  # a file's tests share its fixtures: one worker each (tests/conftest.py)
+	$(RUN) pytest -m "$(NOT_FAST)" -n 2 --dist loadfile  # a module's tests share its fixtures: one worker each
 
 help: ## list these targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -172,15 +172,3 @@ def tree(project: Path) -> dict[str, str]:
             files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
 
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Under `--dist loadgroup` (make test, make test-fast) a test file runs on one worker, so that its module
-    fixtures are built once; but each test of a file that sets SPREAD_OVER_WORKERS goes to whichever worker is
-    free (such tests share session fixtures only, which built_once builds once per run)."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            path = item.nodeid.split("::", 1)[0]
-            spread = getattr(getattr(item, "module", None), "SPREAD_OVER_WORKERS", False)
-            item.add_marker(pytest.mark.xdist_group(item.nodeid if spread else path))

@@ -33,10 +33,6 @@ def summarized(result, *lines: str) -> None:
         assert line in result.stdout, f"{line!r} not in:\n{result.stdout}"
 
 
-# Each test takes its own copy of the one build of the run, so that the tests may run on both workers at once.
-SPREAD_OVER_WORKERS = True
-
-
 @pytest.fixture
 def project(real_built, tmp_path) -> Path:
     """A private copy of the built repository copy (conftest's real_built), free to edit and rebuild."""
