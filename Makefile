@@ -18,8 +18,8 @@ build: env ## rebuild the data package (data/, datapackage.json, reports/) from 
 check: env ## between edits: locate the quotes, build and validate the tables; nothing is published
 	@$(RUN) python -m pipelines check
 
-test: test-env browser ckan-env interop-env lint ## run the whole test suite (after the linter)
-	$(RUN) pytest
+test: test-env browser ckan-env interop-env lint ## run the whole test suite (after the linter), on two workers
+	$(RUN) pytest -n 2 --dist loadfile
 
 test-fast: test-env lint ## the tests that need only .venv (no browser, no service, no other client), on two workers
 	$(RUN) pytest -m "$(NOT_FAST)" -n 2 --dist loadfile  # a module's tests share its fixtures: one worker each

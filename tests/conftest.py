@@ -1,9 +1,11 @@
 """Shared test helpers: a throw-away copy of the project to run the real pipeline in."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -40,14 +42,36 @@ def env() -> dict:
             "DVC_NO_ANALYTICS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_stages(project: Path, stages=STAGES) -> subprocess.CompletedProcess:
-    """Run stages in order as their commands, stopping at the first that fails."""
+def run_stages(project: Path, stages=STAGES, in_process: bool = False) -> subprocess.CompletedProcess:
+    """Run stages in order, stopping at the first that fails: as their commands, or (`in_process`) through each
+    stage's `run(config)` in this process, its problems on stderr and exit status 1 as its command gives them.
+    In process is for a test of what a stage writes or refuses; a test of the command itself (its exit status,
+    no traceback) runs the command."""
     for stage in stages:
-        result = subprocess.run([sys.executable, "-m", f"pipelines.stages.{stage}"], cwd=project, env=env(),
-                                capture_output=True, text=True)
+        result = _run_here(project, stage) if in_process else subprocess.run(
+            [sys.executable, "-m", f"pipelines.stages.{stage}"], cwd=project, env=env(), capture_output=True, text=True)
         if result.returncode != 0:
             return result
     return result
+
+
+def _run_here(project: Path, stage: str) -> subprocess.CompletedProcess:
+    """One stage's `run(config)` on `project`, reported as `run_stage` reports it on the command line."""
+    import contextlib
+    import importlib
+    import io
+
+    from pipelines.core.config import load_config
+    from pipelines.core.errors import BuildError
+
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            importlib.import_module(f"pipelines.stages.{stage}").run(load_config(project))
+        except BuildError as error:
+            print(error.report(), file=sys.stderr)
+            status = 1
+    return subprocess.CompletedProcess([stage], status, out.getvalue(), err.getvalue())
 
 
 def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -80,20 +104,56 @@ def snapshot(project: Path) -> dict[str, bytes]:
     return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """`build(project)` run once per test run, not once per pytest-xdist worker: the first worker that needs it
+    builds `name` in the run's shared temporary folder while the others wait for it. Read only: a test that
+    changes the project takes a copy."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder of this run, above each worker's own
+    project, done = shared / name / "project", shared / name / "built"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(project.parent, ignore_errors=True)
+            build(project)
+            done.touch()
+    return project
+
+
 @pytest.fixture(scope="session")
 def mini_built(tmp_path_factory) -> Path:
-    """The project with the small fixture records, built once through every stage."""
-    project = copy_project(tmp_path_factory.mktemp("mini") / "project", records=FIXTURE_RECORDS)
-    for name in ("data", "datapackage.json", "dvc.lock"):
-        path = project / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    until_coverage = STAGES[:STAGES.index("coverage") + 1]
-    result = run_stages(project, until_coverage)
-    assert result.returncode == 0, result.stderr
-    decide_the_rest(project)
-    result = run_stages(project, ["coverage", *STAGES[len(until_coverage):]])
-    assert result.returncode == 0, result.stderr
-    return project
+    """The project with the small fixture records, built through every stage and the portal's database."""
+    def build(project: Path) -> None:
+        copy_project(project, records=FIXTURE_RECORDS)
+        for name in ("data", "datapackage.json", "dvc.lock"):
+            path = project / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        until_coverage = STAGES[:STAGES.index("coverage") + 1]
+        result = run_stages(project, until_coverage, in_process=True)
+        assert result.returncode == 0, result.stderr
+        decide_the_rest(project)
+        result = run_stages(project, ["coverage", *STAGES[len(until_coverage):], "database"], in_process=True)
+        assert result.returncode == 0, result.stderr
+
+    return built_once(tmp_path_factory, "mini", build)
+
+
+@pytest.fixture(scope="session")
+def real_built(tmp_path_factory) -> tuple[Path, dict[str, bytes], subprocess.CompletedProcess]:
+    """A copy of this repository (a git repository of its own) built by `python -m pipelines build`, as
+    `make build` builds it: the project, its published outputs as they were before the build, and the build's
+    run (its exit status and output)."""
+    def build(project: Path) -> None:
+        copy_project(project)
+        git_init(project)
+        before = snapshot(project)
+        result = command(project, "build")
+        (project.parent / "run.pickle").write_bytes(pickle.dumps((before, result)))
+
+    project = built_once(tmp_path_factory, "real", build)
+    before, result = pickle.loads((project.parent / "run.pickle").read_bytes())
+    return project, before, result
 
 
 def decide_the_rest(project: Path) -> None:
@@ -131,3 +191,4 @@ def tree(project: Path) -> dict[str, str]:
         if path.is_file() and not any(name == s or name.startswith(f"{s}/") for s in skipped):
             files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
+

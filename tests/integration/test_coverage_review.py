@@ -20,7 +20,7 @@ def coverage_check(project) -> subprocess.CompletedProcess:
 
 def test_every_fact_of_the_sources_has_a_decision(tmp_path):
     project = copy_project(tmp_path / "project")
-    assert run_stages(project, STAGES).returncode == 0
+    assert run_stages(project, STAGES, in_process=True).returncode == 0
     result = coverage_check(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "undecided:" not in result.stdout
@@ -36,7 +36,7 @@ def test_a_new_source_sentence_that_nothing_cites_is_caught(tmp_path):
     old = next(e["sha256"] for e in entries if e["source_id"] == "edm-miranshah-2005")
     catalog.write_text(catalog.read_text(encoding="utf-8").replace(old, hashlib.sha256(source.read_bytes()).hexdigest()),
                        encoding="utf-8")
-    assert run_stages(project, STAGES).returncode == 0
+    assert run_stages(project, STAGES, in_process=True).returncode == 0
     result = coverage_check(project)
     assert result.returncode == 1
     assert "undecided: edm-miranshah-2005" in result.stdout
@@ -59,7 +59,7 @@ def test_sources_saved_with_a_byte_order_mark_and_crlf_give_the_same_offsets(tmp
     project = copy_project(tmp_path / "project")
     resave_with_bom_and_crlf(project)
     assert (project / "sources" / "cabar-trofimov.txt").read_bytes().startswith(b"\xef\xbb\xbf")
-    assert run_stages(project, STAGES).returncode == 0
+    assert run_stages(project, STAGES, in_process=True).returncode == 0
     built = project / "build" / "tables" / "citations.csv"
     assert built.read_bytes() == (project / "data" / "citations.csv").read_bytes()  # every offset as before
     result = coverage_check(project)
@@ -73,7 +73,7 @@ def test_a_review_entry_whose_sentence_changed_is_refused(tmp_path):
     assert entries, "the review file is empty"
     entries[0]["begins"] = "Words the source does not have"
     review.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    assert run_stages(project, STAGES).returncode == 0
+    assert run_stages(project, STAGES, in_process=True).returncode == 0
     result = coverage_check(project)
     assert result.returncode == 1
     assert "sources/reviewed.yaml:" in result.stderr and "field 'begins'" in result.stderr

@@ -23,12 +23,13 @@ def edit_records(project, table, change):
     path.write_text(yaml.dump(records, Dumper=_NoAliases, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def fails_leaving_outputs(project, *expected: str, within: float = 60.0) -> str:
+def fails_leaving_outputs(project, *expected: str, within: float = 60.0, as_commands: bool = False) -> str:
     """Run the pipeline: it must fail, without a traceback, naming what `expected` says, within `within` seconds,
-    and leave every published output byte-identical."""
+    and leave every published output byte-identical. The stages run in this process (an unexpected exception fails
+    the test as a traceback would), or `as_commands`, as `dvc repro` runs them: one test per failing stage does."""
     before = snapshot(project)
     started = time.monotonic()
-    result = run_stages(project)
+    result = run_stages(project, in_process=not as_commands)
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr
     assert elapsed < within, f"took {elapsed:.1f} s"
@@ -42,7 +43,7 @@ def fails_leaving_outputs(project, *expected: str, within: float = 60.0) -> str:
 def test_quote_not_in_source(mini):
     edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].update(quote="Nine servicemen were killed"))
     fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "citations.quote",
-                          "is not in source 'caspian-news-mukhtarli-2017'", "Nine servicemen")
+                          "is not in source 'caspian-news-mukhtarli-2017'", "Nine servicemen", as_commands=True)
 
 
 def test_cited_number_not_in_its_quote(mini):
@@ -78,7 +79,7 @@ def test_quote_that_is_ambiguous(mini):
 def test_changed_source_text(mini):
     path = mini / "sources" / "edm-miranshah-2005.txt"
     path.write_text(path.read_text(encoding="utf-8").replace("19 militants", "20 militants"), encoding="utf-8")
-    fails_leaving_outputs(mini, "sources/edm-miranshah-2005.txt", "sha256", "the text has changed")
+    fails_leaving_outputs(mini, "sources/edm-miranshah-2005.txt", "sha256", "the text has changed", as_commands=True)
 
 
 def test_dangling_foreign_key(mini):
@@ -94,7 +95,7 @@ def test_duplicate_id(mini):
 def test_bad_date(mini):
     edit_records(mini, "laws", lambda rs: rs[0].update(adopted="1999-13-07"))
     fails_leaving_outputs(mini, r"records/laws.yaml:\d+", "law-1999-combating-terrorism", "field 'adopted'",
-                          "expected a date YYYY, YYYY-MM or YYYY-MM-DD, found '1999-13-07'")
+                          "expected a date YYYY, YYYY-MM or YYYY-MM-DD, found '1999-13-07'", as_commands=True)
 
 
 def test_malformed_record_file(mini):
@@ -241,7 +242,7 @@ def test_a_missing_space_is_named(mini):
 def test_validate_points_at_the_record_file_line(mini):
     edit_records(mini, "court_bans", lambda rs: rs[0].update(org_id="no-such-org"))
     fails_leaving_outputs(mini, r"records/court_bans.yaml:\d+, record 'ban-jund-al-khalifah', field 'org_id'",
-                          "foreign-key")
+                          "foreign-key", as_commands=True)
 
 
 # --- rules of the 0.2.0 tables ------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_a_failed_cite_leaves_the_files_between_stages_as_they_were(mini):
     before = [path.read_bytes() for path in between]
     path = mini / "records" / "laws.yaml"  # laws is read after organizations: their rows were already written
     path.write_text(path.read_text(encoding="utf-8").replace("quote: ", "quote: Not in any source ", 1), encoding="utf-8")
-    result = run_stages(mini, ["cite"])
+    result = run_stages(mini, ["cite"], in_process=True)
     assert result.returncode == 1 and "records/laws.yaml:" in result.stderr, result.stderr
     assert [path.read_bytes() for path in between] == before
     assert not list(config.path("citations").parent.glob(".*.tmp"))  # no half-written file left beside them

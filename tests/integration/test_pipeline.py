@@ -17,7 +17,7 @@ import frictionless
 import pytest
 import yaml
 
-from conftest import ROOT, command, copy_project, dvc, env, git_init, snapshot, tree
+from conftest import ROOT, command, dvc, env, snapshot, tree
 
 
 def ran(result) -> set[str]:
@@ -33,16 +33,14 @@ def summarized(result, *lines: str) -> None:
         assert line in result.stdout, f"{line!r} not in:\n{result.stdout}"
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("repo") / "project")
-    git_init(project)
-    return project
+@pytest.fixture
+def project(real_built, tmp_path) -> Path:
+    """A private copy of the built repository copy (conftest's real_built), free to edit and rebuild."""
+    return Path(shutil.copytree(real_built[0], tmp_path / "project", symlinks=True))
 
 
-def test_fresh_copy_rebuilds_exactly_the_committed_outputs(project):
-    committed = snapshot(project)
-    result = command(project, "build")
+def test_fresh_copy_rebuilds_exactly_the_committed_outputs(real_built):
+    project, committed, result = real_built  # the copy's published outputs before its build, and the build's run
     summarized(result, "build done in", "13 tables", "Changes since the last build:\n  none\n",
                "reports/index.html", "make portal")
     assert "Running stage 'ingest'" in result.stdout

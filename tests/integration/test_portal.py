@@ -1,12 +1,12 @@
 """The local data portal: the SQLite export served by the real Datasette with the portal's templates and plugin,
-through its JSON API and in headless Chromium; and `make portal`, which must leave nothing running."""
+through its JSON API and in headless Chromium; and `make portal`, which must leave nothing running. It serves the
+fixture records (conftest's mini_built), which hold every record these tests name."""
 from __future__ import annotations
 
 import html
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, chromium_dom, copy_project, env, run_stages
+from conftest import ROOT, chromium_dom, env, run_stages
 from pipelines.core.config import load_config
 from pipelines.core.schemas import codebooks, load_schema
 from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
@@ -33,12 +33,9 @@ CURATED = load_config(ROOT).curated_tables
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the repository with the database stage run in it (and ingest, whose texts it reads)."""
-    project = copy_project(tmp_path_factory.mktemp("portal") / "project")
-    result = run_stages(project, ["ingest", "database"])
-    assert result.returncode == 0, result.stderr
-    return project
+def project(mini_built) -> Path:
+    """The fixture project built through the database stage; served as it is, never changed."""
+    return mini_built
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +72,9 @@ def test_database_has_keys_foreign_keys_and_full_text(portal):
         assert db.execute("SELECT typeof(killed) FROM attacks WHERE attack_id = 'attack-2016-aktobe'").fetchone() == ("integer",)
 
 
-def test_table_json(datasette):
+def test_table_json(project, datasette):
     rows = get(f"{datasette}/court_bans.json?_shape=objects&_size=max")["rows"]
-    assert len(rows) == sum(1 for _ in open(ROOT / "data" / "court_bans.csv")) - 1
+    assert len(rows) == sum(1 for _ in open(project / "data" / "court_bans.csv")) - 1
 
 
 def test_filter(datasette):
@@ -105,9 +102,9 @@ def test_the_0_2_0_tables_show_labels_and_search_their_free_text(datasette):
     assert get(f"{datasette}/prosecutions.json?_shape=objects&_search=Ekibastuz")["rows"]
 
 
-def test_metadata_from_the_package(datasette):
+def test_metadata_from_the_package(project, datasette):
     metadata = get(datasette.rsplit("/", 1)[0] + "/-/metadata.json")
-    package = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    package = json.loads((project / "datapackage.json").read_text(encoding="utf-8"))
     assert metadata["title"] == package["title"] and metadata["license"] == "CC-BY-4.0"
     tables = metadata["databases"][Path(DATABASE).stem]["tables"]
     assert tables["attacks"]["columns"]["killed"].startswith("Victims killed")
@@ -256,10 +253,11 @@ def _listening(port: int) -> bool:
 
 @pytest.mark.parametrize("stop", ["SIGTERM to make", "Ctrl-C"])
 def test_make_portal_leaves_nothing_listening_when_stopped(project, stop):
-    shutil.copy2(ROOT / "Makefile", project / "Makefile")
     port = free_port()
-    # -o build: the project is built already (the fixture); BIN: the test's own environment
-    make = subprocess.Popen(["make", "-o", "build", "portal", f"BIN={Path(sys.executable).parent}"], cwd=project,
+    # -f: this checkout's Makefile, run in the project; -o build: the project is built already (the fixture);
+    # BIN: the test's own environment
+    make = subprocess.Popen(["make", "-f", str(ROOT / "Makefile"), "-o", "build", "portal", f"BIN={Path(sys.executable).parent}"],
+                            cwd=project,
                             env={**env(), "PORT": str(port)}, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -290,7 +288,7 @@ def test_make_portal_leaves_nothing_listening_when_stopped(project, stop):
 def test_a_stale_review_entry_stops_the_stage_and_leaves_its_outputs_as_they_were(mini, stage, output):
     """The portal and the report mark reviewed sentences: an entry that no longer matches its sentence is named
     (file and line, source@offset, field) and nothing is replaced."""
-    assert run_stages(mini, [stage]).returncode == 0
+    assert run_stages(mini, [stage], in_process=True).returncode == 0
     folder = load_config(mini).path(output)
     before = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
     review = mini / "sources" / "reviewed.yaml"
@@ -320,4 +318,5 @@ def test_every_source_is_marked_at_start_up_before_any_request(project, portal):
     with sqlite3.connect(database) as db:
         sources = {s for (s,) in db.execute("SELECT source_id FROM source_texts")}
     asyncio.run(plugin.startup(datasette)())
-    assert {key[2] for key in plugin._RENDERED} == sources and len(sources) == 5
+    catalog = yaml.safe_load((project / "sources" / "catalog.yaml").read_text(encoding="utf-8"))
+    assert {key[2] for key in plugin._RENDERED} == sources == {entry["source_id"] for entry in catalog}
