@@ -16,7 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
-PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
+PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "README.md",
+                 "docs/data-dictionary.md", "params.yaml", "dvc.yaml", "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
 STAGES = ["ingest", "cite", "tables", "validate", "quality", "coverage", "package", "conformance",
           "report"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import sys
+from pathlib import Path
 
 from ..core.config import Config, load_config
-from ..core.errors import stage_arguments
+from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import write_text_atomic
 from ..core.schemas import described, foreign_keys, is_required, load_schema, primary_key
 
@@ -81,34 +82,56 @@ def date_as_written(iso: str, precision: str) -> str:
     return iso[:{"day": 10, "month": 7, "year": 4}[precision]] if iso else "undated"
 
 
-def _between(text: str, start: str, end: str, content: str) -> str:
+def _between(text: str, start: str, end: str, content: str, where: str, problems: Problems) -> str:
+    if start not in text or end not in text.partition(start)[2]:
+        problems.add(where, None, None, f"the marker lines {start!r} … {end!r} are missing: put them back where the "
+                     "generated part belongs (everything between them is rewritten by every build)")
+        return text
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
     return f"{head}{start}\n{content}\n{end}{tail}"
 
 
-def updated_dictionary(config: Config) -> str:
-    return _between(config.path("data_dictionary").read_text(encoding="utf-8"), START, END, data_dictionary(config))
-
-
-def updated_readme(config: Config) -> str:
-    readme = (config.root / "README.md").read_text(encoding="utf-8")
-    readme = _between(readme, SOURCES_START, SOURCES_END, list_of_sources(config))
-    return _between(readme, TABLES_START, TABLES_END, table_of_tables(config))
+def documents(config: Config) -> dict[Path, str]:
+    """Each generated document as it should read now."""
+    problems = Problems()
+    texts = {}
+    for path in (config.path("data_dictionary"), config.root / "README.md"):
+        if not path.is_file():
+            problems.add(path.relative_to(config.root), None, None, "is missing: restore it from git")
+        else:
+            texts[path] = path.read_text(encoding="utf-8")
+    problems.raise_if_any("docs")
+    dictionary, readme = texts
+    where = {path: str(path.relative_to(config.root)) for path in texts}
+    texts[dictionary] = _between(texts[dictionary], START, END, data_dictionary(config), where[dictionary], problems)
+    texts[readme] = _between(texts[readme], SOURCES_START, SOURCES_END, list_of_sources(config), where[readme],
+                             problems)
+    texts[readme] = _between(texts[readme], TABLES_START, TABLES_END, table_of_tables(config), where[readme],
+                             problems)
+    problems.raise_if_any("docs")
+    return texts
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = stage_arguments("docs", __doc__)
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the data dictionary or the README's table of tables is out of date")
+                        help="write nothing; exit 1 if the data dictionary or the README's lists are out of date")
     check = parser.parse_args(argv).check
-    config = load_config()
-    documents = {config.path("data_dictionary"): updated_dictionary(config), config.root / "README.md": updated_readme(config)}
-    stale = [path.name for path, text in documents.items() if path.read_text(encoding="utf-8") != text]
-    if check:
-        sys.exit(f"{', '.join(stale)} out of date: run `make docs`" if stale else 0)
-    for path, text in documents.items():
-        write_text_atomic(path, text)
+
+    def stage() -> None:
+        wanted = documents(load_config())
+        stale = [path.name for path, text in wanted.items() if path.read_text(encoding="utf-8") != text]
+        if check:
+            if stale:
+                print(f"{', '.join(stale)} out of date: run `make docs`", file=sys.stderr)
+                sys.exit(1)
+            return
+        for path, text in wanted.items():
+            if path.name in stale:
+                write_text_atomic(path, text)
+
+    run_stage("docs", stage)
 
 
 if __name__ == "__main__":

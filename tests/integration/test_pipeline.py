@@ -17,7 +17,7 @@ import frictionless
 import pytest
 import yaml
 
-from conftest import ROOT, command, dvc, env, snapshot, tree
+from conftest import ROOT, command, copy_project, dvc, env, snapshot, tree
 
 
 def ran(result) -> set[str]:
@@ -277,8 +277,22 @@ def test_the_data_dictionary_defines_each_value_of_every_category_column_on_its_
 
 def test_the_data_dictionary_and_the_readme_table_of_tables_are_generated_from_the_current_package():
     from pipelines.core.config import load_config
-    from pipelines.stages.docs import updated_dictionary, updated_readme
+    from pipelines.stages.docs import documents
 
     config = load_config(ROOT)
-    assert config.path("data_dictionary").read_text(encoding="utf-8") == updated_dictionary(config), "run `make docs`"
-    assert (ROOT / "README.md").read_text(encoding="utf-8") == updated_readme(config), "run `make docs`"
+    for path, text in documents(config).items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name}: run `make docs`"
+
+def test_the_docs_stage_refuses_a_document_without_its_markers(tmp_path):
+    """A README whose generated part lost its marker lines is named, not rewritten, and not a traceback."""
+    from pipelines.core.config import load_config
+    from pipelines.core.errors import BuildError
+    from pipelines.stages.docs import SOURCES_END, documents
+
+    project = copy_project(tmp_path / "project")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace(SOURCES_END, ""), encoding="utf-8")
+    with pytest.raises(BuildError) as refused:
+        documents(load_config(project))
+    assert [str(p).split(":")[0] for p in refused.value.problems] == ["README.md"]
+    assert "sources:start" in str(refused.value.problems[0])
