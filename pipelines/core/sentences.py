@@ -111,7 +111,8 @@ def undecided(coverage: dict, review_file: str) -> Problems:
         for item in counts["undecided"]:
             problems.add(f"sources/{source_id}", f"{source_id}@{item['start']}", None,
                          f"undecided fact {shown(item['sentence'], 90)}: cite it from a record, or decide in "
-                         f"{review_file} that it holds no table fact (`python -m pipelines coverage` lists them)")
+                         f"{review_file} that it holds no table fact (`python -m pipelines coverage --worklist "
+                         f"{source_id}` writes each fact's quote and review entry)")
     for entry in coverage["stale_reviews"]:
         if entry.get("cited_by"):  # an entry that decides no fact any more is reported by coverage, not refused
             problems.add(entry["where"], f"{entry['source_id']}@{entry['start']}", "begins", entry["problem"])

@@ -295,8 +295,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.worklist is not None:
             if args.worklist not in summary["sources"]:
                 problems = Problems()
-                problems.add("--worklist", args.worklist, "source_id",
-                             f"no such source; expected one of {sorted(summary['sources'])}")
+                added = (config.path("sources_dir") / f"{args.worklist}.txt").exists()
+                problems.add("--worklist", args.worklist, "source_id", (
+                    "not built yet: run `make check` (python -m pipelines check) first, then the worklist again"
+                    if added else f"no such source; expected one of {sorted(summary['sources'])}"))
                 problems.raise_if_any("coverage")
             texts = read_texts(config.path("ingested_dir"), [args.worklist])
             facts = fact_finder(config, set())
