@@ -28,9 +28,9 @@ import csv
 import math
 import random
 import re
+import shutil
 import sqlite3
 import statistics
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,9 +44,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
-from pipelines.core.config import load_config  # noqa: E402
-from pipelines.core.browser import free_port  # noqa: E402
+
 from pipelines.commands.portal import running_server  # noqa: E402
+from pipelines.core.browser import free_port  # noqa: E402
+from pipelines.core.config import load_config  # noqa: E402
 
 PAGE_REQUESTS = 40  # timed requests per kind of page and size, after one warm-up request each
 

@@ -43,7 +43,7 @@ QUALIFIER_WORDS = {"exact": "", "approximately": "about ", "at_least": "at least
                    "at_most": "at most ", "less_than": "less than "}
 
 
-def timeline_figure(frames: dict, schemas: dict, last_year: int, svgs: "SvgCache") -> str:
+def timeline_figure(frames: dict, schemas: dict, last_year: int, svgs: SvgCache) -> str:
     """One mark per dated record at its date, a row per table; each mark names its record and links to the passage
     that backs the date."""
     rows = timeline_rows(frames, schemas)
@@ -120,7 +120,7 @@ def record_name(table: str, record: dict, schema: dict, organizations: dict[str,
     return shorten(name, NAME_WIDTH)
 
 
-def attacks_figure(attacks: pd.DataFrame, last_year: int, svgs: "SvgCache") -> str:
+def attacks_figure(attacks: pd.DataFrame, last_year: int, svgs: SvgCache) -> str:
     """Dated attacks and incidents per year, in Kazakhstan or abroad (attacks.country)."""
     rows = attacks_rows(attacks)
     places = [p for p in PLACES if any(r["place"] == p for r in rows)]
@@ -156,7 +156,7 @@ def attacks_rows(attacks: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def statistics_figure(statistics: pd.DataFrame, svgs: "SvgCache") -> str:
+def statistics_figure(statistics: pd.DataFrame, svgs: SvgCache) -> str:
     """Every statement of a number, one row each, in one panel per unit: a dot at the date of a stock, a bar over
     the years of a flow, labelled with the value as the source states it (in words where it gives no number)."""
     if statistics.empty:

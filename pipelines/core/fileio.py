@@ -8,9 +8,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 # Beside the built tables: where each record and citation was written (records/<table>.yaml:<line>), so that
 # the validate stage can point a curator at the line to edit rather than at a table row.

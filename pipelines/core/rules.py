@@ -11,15 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, codebooks, derived_fields,
-                      entity_fields, enum_subset, fields_by_name, folded_column, foreign_keys, list_separator, map_unique,
-                      precision_of, primary_key, record_id_at)
+from .schemas import (
+    CONTROL_CHARACTERS,
+    FORMULA_STARTS,
+    canonical,
+    canonical_cell,
+    codebooks,
+    derived_fields,
+    entity_fields,
+    enum_subset,
+    fields_by_name,
+    folded_column,
+    foreign_keys,
+    list_separator,
+    map_unique,
+    precision_of,
+    primary_key,
+    record_id_at,
+)
 
 Finding = tuple[str, str | None, str | None, str]
 

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import tempfile
 from contextlib import closing
-from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments

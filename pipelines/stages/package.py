@@ -10,7 +10,8 @@ import shutil
 
 from ..core.annotate import write_annotations
 from ..core.config import Config, load_config
-from ..core.descriptor import ANNOTATIONS, package as package_descriptor
+from ..core.descriptor import ANNOTATIONS
+from ..core.descriptor import package as package_descriptor
 from ..core.errors import run_stage, stage_arguments
 from ..core.fileio import PLACES, read_source_rows, replace_dir_atomic, sha256_file, write_json_atomic
 from ..core.sentences import undecided

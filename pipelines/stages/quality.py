@@ -37,7 +37,6 @@ def run(config: Config) -> None:
     # Process
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from ..core import gxdocs

@@ -10,11 +10,29 @@ from collections import defaultdict
 from ..core import geocode
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import (LOCATIONS, PLACES, bulk_objects, read_batches, read_source_rows, replace_dir_atomic,
-                           write_csv, write_json_atomic)
+from ..core.fileio import (
+    LOCATIONS,
+    PLACES,
+    bulk_objects,
+    read_batches,
+    read_source_rows,
+    replace_dir_atomic,
+    write_csv,
+    write_json_atomic,
+)
 from ..core.records import REASONS, Record, read_loaded
-from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, list_separator,
-                            load_schema, parse_partial_date, precision_of, primary_key)
+from ..core.schemas import (
+    canonical,
+    canonical_cell,
+    cell_value,
+    compatible,
+    fields_by_name,
+    list_separator,
+    load_schema,
+    parse_partial_date,
+    precision_of,
+    primary_key,
+)
 
 
 def run(config: Config) -> None:

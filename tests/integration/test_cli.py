@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import ROOT, command, copy_project, env, tree
+
 from pipelines.__main__ import COMMANDS, source_of
 from pipelines.core.config import load_config
 from pipelines.stages.docs import END, updated_dictionary

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import yaml
-
 from conftest import command, copy_project, dvc, env, git_init, run_stages, snapshot, tree
 
 STAGES = ["ingest", "cite", "tables"]

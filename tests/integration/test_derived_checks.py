@@ -15,8 +15,8 @@ import sys
 
 import frictionless
 import pytest
-
 from conftest import env
+
 from pipelines.core.config import load_config
 from pipelines.core.descriptor import package as package_descriptor
 from pipelines.core.schemas import load_schema, primary_key

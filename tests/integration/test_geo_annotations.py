@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import FIXTURE_RECORDS, chromium_dom, run_stages
+
+from pipelines.commands.portal import running_server
+from pipelines.core.browser import free_port
 from pipelines.core.config import load_config
 from pipelines.core.fileio import read_texts
-from pipelines.core.browser import free_port
-from pipelines.commands.portal import running_server
 from pipelines.core.schemas import derived_fields, load_schema
 
 ANNO = "http://www.w3.org/ns/anno.jsonld"

@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, copy_project, run_stages
+
 from pipelines.core.config import load_config
 from pipelines.core.schemas import primary_key
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import frictionless
 import pytest
 import yaml
-
 from conftest import ROOT, command, dvc, env, snapshot, tree
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, chromium_dom, env, run_stages
+from test_reports import OUTPUT
+
+from pipelines.commands.portal import running_server
+from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
 from pipelines.core.config import load_config
 from pipelines.core.schemas import codebooks, load_schema
-from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
-from pipelines.commands.portal import running_server
-from test_reports import OUTPUT
 
 DATABASE = yaml.safe_load((ROOT / "params.yaml").read_text())["portal"]["database"]
 CURATED = load_config(ROOT).curated_tables

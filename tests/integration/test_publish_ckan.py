@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, STAGES, copy_project, env, run_stages
 
 sys.path.insert(0, str(ROOT / "tests" / "ckan"))
-import service  # noqa: E402
+import service
 
 pytestmark = pytest.mark.ckan
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import env, run_stages
+
 from pipelines.core.config import load_config
 
 # What a reader of the Parquet files should find, per Table Schema type (stated here independently of the code)

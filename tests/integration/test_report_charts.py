@@ -10,9 +10,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from test_reports import OUTPUT, chromium, proxy  # noqa: F401 (proxy is a fixture)
+
 from pipelines.core.charts import TIMELINE
 from pipelines.core.config import load_config
 

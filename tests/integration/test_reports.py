@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import ast
-import json
 import csv
 import http.server
+import json
 import re
 import shutil
 import subprocess
@@ -13,10 +13,10 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_stages
-from pipelines.core.config import load_config
+
 from pipelines.core.browser import HEADLESS_CHROMIUM
+from pipelines.core.config import load_config
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(REPORTS.rglob("*.html"))

@@ -14,8 +14,8 @@ import inspect
 
 import polars as pl
 import pytest
-
 from conftest import copy_project, run_stages
+
 from pipelines.core import rules
 from pipelines.core.config import load_config
 from pipelines.core.fileio import read_texts

@@ -1,8 +1,7 @@
 import json
 import shutil
-from pathlib import Path
-
 import subprocess
+from pathlib import Path
 
 import pytest
 

@@ -5,8 +5,17 @@ import pytest
 
 from pipelines.core.config import load_config
 from pipelines.core.errors import BuildError
-from pipelines.core.geocode import (Gazetteer, gazetteer_index, installed_gazetteer, load_cities, match, place, place_key,
-                               read_cache, stamp)
+from pipelines.core.geocode import (
+    Gazetteer,
+    gazetteer_index,
+    installed_gazetteer,
+    load_cities,
+    match,
+    place,
+    place_key,
+    read_cache,
+    stamp,
+)
 from pipelines.core.records import Record, load_records
 
 ROOT = Path(__file__).resolve().parents[2]

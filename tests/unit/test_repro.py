@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from conftest import ROOT, tree
+
 from pipelines.commands.repro import committed_outputs, copy_aside, put_back, without_advice
 
 # What `dvc repro` (DVC 3.67) prints on stdout after running two stages with core.autostage off.

@@ -1,13 +1,22 @@
+import datetime as dt
 import json
 from pathlib import Path
-
-import datetime as dt
 
 import pandas as pd
 import pytest
 
-from pipelines.core.schemas import (canonical, canonical_cell, cell_value, compatible, folded, folded_column, pandera_schema,
-                               parse_partial_date, precision_of, read_table)
+from pipelines.core.schemas import (
+    canonical,
+    canonical_cell,
+    cell_value,
+    compatible,
+    folded,
+    folded_column,
+    pandera_schema,
+    parse_partial_date,
+    precision_of,
+    read_table,
+)
 
 DATE = {"name": "d", "type": "date"}
 INT = {"name": "n", "type": "integer"}

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from pipelines.stages.tables import NO_REASON, conflict_rows, record_row
-from pipelines.core.schemas import fields_by_name, load_schema, precision_of
 from pipelines.core.errors import Problems
 from pipelines.core.records import Record
+from pipelines.core.schemas import fields_by_name, load_schema, precision_of
+from pipelines.stages.tables import NO_REASON, conflict_rows, record_row
 
 CONFLICTS = load_schema(Path(__file__).resolve().parents[2] / "schemas", "conflicts")
 SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "type": "date"},
