@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         for stage in STAGES:
             cells = "".join(f"{times[label][stage][0]:>16.2f} s {times[label][stage][1]:>5.0f} MiB" for label, _, _ in sizes)
             growth = []
-            for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:]):
+            # each size with the next, past the first: the second list is one shorter on purpose
+            for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:], strict=False):
                 per_tenfold = (times[b][stage][0] / times[a][stage][0]) ** (1 / math.log10(rows[b] / rows[a]))
                 growth.append(f"{a}->{b}: {per_tenfold:.1f}x")
             print(f"{stage:<12}{cells}   {', '.join(growth)}")

@@ -134,7 +134,10 @@ def compare(old: Version, new: Version) -> dict:
         new_columns = list(next(iter(new_rows.values()), {}).keys())
         diff.columns_added = [c for c in new_columns if c not in old_columns]
         diff.columns_removed = [c for c in old_columns if c not in new_columns]
-        label = lambda key: "/".join(key)
+
+        def label(key):
+            return "/".join(key)
+
         diff.added = sorted(label(k) for k in new_rows.keys() - old_rows.keys())
         diff.removed = sorted(label(k) for k in old_rows.keys() - new_rows.keys())
         for key in sorted(new_rows.keys() & old_rows.keys()):

@@ -71,14 +71,14 @@ def timeline_rows(frames: dict, schemas: dict) -> list[dict]:
     first_citation = citations.drop_duplicates(["resource", "record_id"]).set_index(["resource", "record_id"])
     field_citation = (citations.dropna(subset=["field"]).drop_duplicates(["resource", "record_id", "field"])
                       .set_index(["resource", "record_id", "field"]))
-    organizations = dict(zip(frames["organizations"]["org_id"], frames["organizations"]["name"]))
+    organizations = dict(zip(frames["organizations"]["org_id"], frames["organizations"]["name"], strict=True))
     rows = []
     for table, column in TIMELINE.items():
         key = primary_key(schemas[table])[0]
         precision = precision_of(schemas[table]).get(column)
         dated = frames[table].dropna(subset=[column]).sort_values(column)
         positions = [_fractional_year(d) for d in dated[column]]
-        for record, x, lane in zip(dated.to_dict("records"), positions, _lanes(positions, gap=0.45)):
+        for record, x, lane in zip(dated.to_dict("records"), positions, _lanes(positions, gap=0.45), strict=True):
             record_id = record[key]
             cited = (field_citation.loc[(table, record_id, column)] if (table, record_id, column) in field_citation.index
                      else first_citation.loc[(table, record_id)] if (table, record_id) in first_citation.index else None)

@@ -117,7 +117,7 @@ def make_self_contained(site: Path) -> None:
         depth = len(page.relative_to(site).parts) - 1
         html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
         numbers: dict[str, str] = {}  # GX names collapsible blocks with random UUIDs: number them in page order
-        html = _UUID.sub(lambda m: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
+        html = _UUID.sub(lambda m, numbers=numbers: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
         html = _STATIC_LINK.sub(rf'\1="{"../" * depth}static/', html)  # GX miscounts the depth of nested pages
         style = f'<link rel="stylesheet" href="{"../" * depth}static/styles/offline.css">'
         page.write_text(html.replace("</head>", f"{style}</head>", 1), encoding="utf-8")

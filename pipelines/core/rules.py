@@ -81,9 +81,9 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
     for table, schema in t.schemas.items():
         for fields, target, targets in foreign_keys(table, schema):
             child = _rows(t.frames[table]).select("row", *fields).filter(~pl.all_horizontal(pl.col(fields).is_null()))
-            parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields)))
+            parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields, strict=True)))
             dangling = child.join(parent, on=fields, how="anti", maintain_order="left")
-            for record_id, values in zip(t.record_ids(table, dangling), dangling.select(fields).iter_rows()):
+            for record_id, values in zip(t.record_ids(table, dangling), dangling.select(fields).iter_rows(), strict=True):
                 yield table, record_id, ",".join(fields), (
                     f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
 
@@ -123,7 +123,7 @@ def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
     c = t.frames["citations"].drop_nulls(["char_start", "char_end"])  # a cell of the wrong type is reported already
     for (source_id,), group in c.group_by("source_id", maintain_order=True):
         text = t.texts.get(source_id, "")
-        found = pl.Series([text[start:end] for start, end in zip(group["char_start"].to_list(), group["char_end"].to_list())],
+        found = pl.Series([text[start:end] for start, end in zip(group["char_start"].to_list(), group["char_end"].to_list(), strict=True)],
                           dtype=pl.String)
         wrong = group.filter(found.ne_missing(group["quote"]))
         for citation_id, start, end, quote in wrong.select("citation_id", "char_start", "char_end", "quote").iter_rows():
@@ -142,7 +142,7 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
             continue
         field, key = fields_by_name(schema)[name], t.key(table)
         claims = group.select("record_id", "stated_value").unique()
-        claims = claims.select("record_id", claim=map_unique(claims["stated_value"], lambda v: canonical(field, v)))
+        claims = claims.select("record_id", claim=map_unique(claims["stated_value"], lambda v, field=field: canonical(field, v)))
         precision = precision_of(schema).get(name)
         published = frame.select(pl.col(key).alias("record_id"), pl.col(name).alias("value"),
                                  (pl.col(precision) if precision else pl.lit("day")).alias("precision"))
@@ -231,7 +231,7 @@ def dates_within_precision(t: Tables) -> Iterator[Finding]:
             found = frame.select(pl.col(t.key(table)).alias("record_id"), value.alias("value"), precision.alias("precision"),
                                  unpaired.alias("unpaired"), not_first.fill_null(False).alias("not_first"),
                                  outside.fill_null(False).alias("outside"))
-            for record_id, date, kind, unpaired, not_first, outside in found.filter(
+            for record_id, date, kind, unpaired, not_first, _outside in found.filter(
                     pl.col("unpaired") | pl.col("not_first") | pl.col("outside")).iter_rows():
                 if unpaired:
                     yield table, record_id, precision_name, f"{name} and its precision must be both set or both empty"
@@ -461,7 +461,7 @@ def text_cells_safe(t: Tables) -> Iterator[Finding]:
         flagged = unsafe.filter(pl.any_horizontal(names))
         for row, *marks in flagged.iter_rows():
             record_id = record_id_at(frame, t.schemas[table], row)
-            for name, mark in zip(names, marks):
+            for name, mark in zip(names, marks, strict=True):
                 if mark:
                     yield table, record_id, name, (
                         f"{shown(frame[name][row])} holds a control character or starts with one of {list(FORMULA_STARTS)}")

@@ -325,7 +325,7 @@ def read_table(path: Path, schema: dict):
     bad: list[tuple[int, str, str]] = []
     if checked and len(raw):
         failed = raw.select([(pl.col(n).is_not_null() & typed[n].is_null()).any().alias(n) for n in checked]).row(0)
-        for name, any_failed in zip(checked, failed):
+        for name, any_failed in zip(checked, failed, strict=True):
             if any_failed:
                 rows = raw.with_row_index("row").filter(pl.col(name).is_not_null() & typed[name].is_null())
                 bad += [(row, name, cell) for row, cell in rows.select("row", name).iter_rows()]

@@ -89,7 +89,7 @@ def source_pages(config: Config, package: dict, frames, texts: dict[str, str], r
                           + (f" · how the value follows: {inf}" if isinstance(inf, str) else ""))
             for n, (c, r, i, f, inf, a, b) in enumerate(zip(
                 group["citation_id"], group["resource"], group["record_id"], group["field"], group["inference"],
-                group["char_start"], group["char_end"]), 1)]
+                group["char_start"], group["char_end"], strict=True), 1)]
         spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {reason}")
                   for start, end, reason in reviewed_spans(text, source_id, reviewed)]
         pages[source_id] = template.render(source=source, package_title=package["title"], style=style,

@@ -141,7 +141,7 @@ def test_duckdb(reference, detect):
             options = {} if detect else {"delimiter": dialect["delimiter"], "quotechar": dialect["quoteChar"],
                                          "escapechar": dialect["quoteChar"], "header": dialect["header"]}
             relation = db.read_csv(str(PATHS[table]), **options)
-            tables[table] = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+            tables[table] = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     assert_same_tables(f"DuckDB ({'own detection' if detect else 'declared dialect'})", tables, reference)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_reports import OUTPUT, chromium, proxy  # noqa: F401 (proxy is a fixture)
+from test_reports import OUTPUT, chromium
 
 from pipelines.core.charts import TIMELINE
 from pipelines.core.config import load_config

@@ -61,7 +61,7 @@ def assert_finds(rule, t: Tables, *expected: tuple) -> None:
     found = sorted(rule(t), key=lambda f: repr(f[:3]))
     expected = sorted(expected, key=lambda e: repr(e[:3]))
     assert [f[:3] for f in found] == [e[:3] for e in expected], found
-    for (*_, message), (*_, words) in zip(found, expected):
+    for (*_, message), (*_, words) in zip(found, expected, strict=True):
         assert words in message, f"{words!r} not in {message!r}"
 
 
