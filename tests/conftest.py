@@ -19,8 +19,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
-PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "params.yaml", "dvc.yaml", "dvc.lock",
-                 "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "params.yaml", "dvc.yaml",
+                 "dvc.lock", "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
 STAGES = ["ingest", "cite", "tables", "validate", "quality", "coverage", "package", "conformance",
           "report"]
 
@@ -99,7 +99,8 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     @classmethod
     def from_pages(cls) -> list[str]:
-        return [r for r in cls.seen if re.split(r"[/:]", r.split(" ", 1)[1].removeprefix("http://"))[0] not in BROWSER_OWN_HOSTS]
+        return [r for r in cls.seen
+                if re.split(r"[/:]", r.split(" ", 1)[1].removeprefix("http://"))[0] not in BROWSER_OWN_HOSTS]
 
     def _refuse(self):
         self.seen.append(f"{self.command} {self.path}")
@@ -135,7 +136,8 @@ def chromium_dom(url: str, *flags: str) -> str:
 
 def snapshot(project: Path) -> dict[str, bytes]:
     """The published outputs, byte for byte."""
-    files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"] + sorted((project / "reports").rglob("*.*"))
+    files = (sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"]
+             + sorted((project / "reports").rglob("*.*")))
     return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
 
 

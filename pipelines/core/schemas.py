@@ -280,7 +280,8 @@ def folded_column(column):
 def canonical_cell(field: dict, value, precision: str | None = None) -> str:
     """The comparable form of a table cell (text or typed); a date is cut to its precision."""
     if field["type"] == "date":
-        day = value if isinstance(value, str) else (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+        day = (value if isinstance(value, str)
+               else (value.date() if isinstance(value, dt.datetime) else value).isoformat())
         return dt.date.fromisoformat(day[:10]).isoformat()[: _WIDTH[precision or "day"]]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -364,7 +365,8 @@ def pandera_schema(table: str, schema: dict):
         if "maximum" in constraints:
             checks.append(pa.Check.le(_bound(field, constraints["maximum"])))
         if "pattern" in constraints:
-            checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))  # Table Schema patterns match whole values
+            # Table Schema patterns match whole values
+            checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))
         if "minLength" in constraints:
             checks.append(pa.Check.str_length(min_value=constraints["minLength"]))
         if "maxLength" in constraints:

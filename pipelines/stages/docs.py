@@ -32,7 +32,8 @@ def data_dictionary(config: Config) -> str:
             allowed = field.get("constraints", {}).get("enum")
             description = described(field) + (f" One of: {', '.join(allowed)}." if allowed and len(allowed) <= 3
                                               and "x-codebook" not in field else "")
-            parts.append(f"| `{field['name']}` | {field['type']} | {'yes' if is_required(field) else ''} | {description} |")
+            parts.append(f"| `{field['name']}` | {field['type']} | {'yes' if is_required(field) else ''} "
+                         f"| {description} |")
         for fields, target, targets in foreign_keys(table, schema):
             parts.append(f"\nForeign key: `{', '.join(fields)}` → `{target}.{', '.join(targets)}`.")
         parts.append("")
@@ -100,10 +101,12 @@ def updated_readme(config: Config) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = stage_arguments("docs", __doc__)
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the data dictionary or the README's table of tables is out of date")
+                        help="write nothing; exit 1 if the data dictionary or the README's table of tables is out "
+                             "of date")
     check = parser.parse_args(argv).check
     config = load_config()
-    documents = {config.path("data_dictionary"): updated_dictionary(config), config.root / "README.md": updated_readme(config)}
+    documents = {config.path("data_dictionary"): updated_dictionary(config),
+                 config.root / "README.md": updated_readme(config)}
     stale = [path.name for path, text in documents.items() if path.read_text(encoding="utf-8") != text]
     if check:
         sys.exit(f"{', '.join(stale)} out of date: run `make docs`" if stale else 0)

@@ -1,4 +1,5 @@
-"""The command line: `--help` of every command and stage only helps, `make help` lists the targets, usage errors exit 2."""
+"""The command line: `--help` of every command and stage only helps, `make help` lists the targets, usage errors
+exit 2."""
 from __future__ import annotations
 
 import re
@@ -68,7 +69,8 @@ def test_the_entry_point_lists_every_available_command(project):
     assert ("release" in AVAILABLE) == (ROOT / "pipelines" / "commands" / "release.py").exists()
 
 
-@pytest.mark.parametrize("args", [[], ["no-such-command"], ["check", "--no-such-option"], ["pipelines.stages.validate", "x"]],
+@pytest.mark.parametrize("args", [[], ["no-such-command"], ["check", "--no-such-option"],
+                                  ["pipelines.stages.validate", "x"]],
                          ids=["no command", "unknown command", "unknown option", "stage argument"])
 def test_usage_errors_exit_2_and_change_nothing(project, args):
     before = tree(project)

@@ -91,9 +91,11 @@ def derived_findings(project) -> tuple[set[tuple[str, str, str]], str]:
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     found = set()
     for line in result.stderr.splitlines():
-        match = re.match(r"\s+- (?P<where>.*?), record '(?P<record>[^']*)', field '(?P<field>[^']*)': (?P<what>.*)", line)
+        match = re.match(r"\s+- (?P<where>.*?), record '(?P<record>[^']*)', field '(?P<field>[^']*)': "
+                         r"(?P<what>.*)", line)
         if match and not match["what"].startswith("frictionless "):
-            table = re.search(r"\((\w+)\)$", match["where"]) or re.search(r"records/(\w+)\.yaml|^(\w+)$", match["where"])
+            table = (re.search(r"\((\w+)\)$", match["where"])
+                     or re.search(r"records/(\w+)\.yaml|^(\w+)$", match["where"]))
             found.add((next(g for g in table.groups() if g), match["record"], match["field"]))
     return found, result.stderr
 

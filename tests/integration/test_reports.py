@@ -24,8 +24,10 @@ def chromium(page: Path, proxy, *action: str) -> subprocess.CompletedProcess:
     assert shutil.which("chromium"), "Debian's chromium is needed: `make test` installs it"
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [*HEADLESS_CHROMIUM, "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
-             "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter", f"--user-data-dir={profile}",
+            [*HEADLESS_CHROMIUM, "--disable-component-update", "--disable-sync", "--disable-quic",
+             "--disable-extensions",
+             "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter",
+             f"--user-data-dir={profile}",
              f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}", "--proxy-bypass-list=<-loopback>",
              "--window-size=1280,2000", *action, page.as_uri()],
             capture_output=True, text=True, timeout=120)
@@ -194,7 +196,8 @@ def test_quality_revalidates_only_changed_tables_and_publishes_what_a_fresh_run_
     cache_file.write_text(json.dumps(cache), encoding="utf-8")
     _edit_summary(mini, " (again)")
     assert run_stages(mini, ["quality"]).returncode == 0
-    why = {e["table"]: e["why"] for e in reversed(json.loads(config.path("quality").read_text(encoding="utf-8"))["expectations"])}
+    why = {e["table"]: e["why"]
+           for e in reversed(json.loads(config.path("quality").read_text(encoding="utf-8"))["expectations"])}
     assert why["laws"] == "stored result"  # unchanged table and suite: its result is reused
     assert why["attacks"] != "stored result"  # the edited table is validated again
 
