@@ -28,9 +28,9 @@ import csv
 import math
 import random
 import re
+import shutil
 import sqlite3
 import statistics
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,9 +44,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import command, copy_project, dvc, env, git_init  # noqa: E402
-from pipelines.core.config import load_config  # noqa: E402
-from pipelines.core.browser import free_port  # noqa: E402
+
 from pipelines.commands.portal import running_server  # noqa: E402
+from pipelines.core.browser import free_port  # noqa: E402
+from pipelines.core.config import load_config  # noqa: E402
 
 PAGE_REQUESTS = 40  # timed requests per kind of page and size, after one warm-up request each
 
@@ -101,12 +102,14 @@ def scale_records(project: Path, factor: int) -> int:
                 clone[key] = f"{record[key]}-x{copy}"
                 clone.update({k: f"{record[k]} ({copy})" for k in RENAMED if record.get(k)})
                 if record.get("article"):
-                    clone["article"] = f"{record['article']}-{copy}" if "-" not in str(record["article"]) else f"{record['article']}{copy}"
+                    clone["article"] = (f"{record['article']}-{copy}" if "-" not in str(record["article"])
+                                        else f"{record['article']}{copy}")
                 if record.get("aliases"):
                     clone["aliases"] = [f"{a} ({copy})" for a in record["aliases"]]
                 if record.get("defendants"):
                     clone["defendants"] = [f"{d} ({copy})" for d in record["defendants"]]
-                clone["citations"] = [{k: v for k, v in c.items() if not (k == "stated_value" and c.get("field") in RENAMED)}
+                clone["citations"] = [{k: v for k, v in c.items()
+                                       if not (k == "stated_value" and c.get("field") in RENAMED)}
                                       for c in record["citations"]]
                 grown.append(clone)
         total += len(grown)
@@ -118,7 +121,8 @@ def scale_records(project: Path, factor: int) -> int:
 
 
 def published_rows(project: Path) -> int:
-    return sum(sum(1 for _ in csv.reader(p.open(encoding="utf-8"))) - 1 for p in (project / "build" / "tables").glob("*.csv"))
+    return sum(sum(1 for _ in csv.reader(p.open(encoding="utf-8"))) - 1
+               for p in (project / "build" / "tables").glob("*.csv"))
 
 
 def progress(message: str) -> None:
@@ -149,12 +153,13 @@ def everyday() -> None:
         result = dvc(project, "repro")
         rows.append(("nothing changed", time.perf_counter() - start, 1.0, result))
         path = project / "records" / "attacks.yaml"
-        for label, word, target in (("one summary edited, first time", "explosions", "repro"),  # no stored GX results yet
+        # the first edit finds no stored GX results yet
+        for label, word, target in (("one summary edited, first time", "explosions", "repro"),
                                     ("one summary edited, next time", "blasts", "repro"),
                                     ("... checks only", "strikes", "validate"),
                                     ("... checks only", "assaults", "check")):  # as `make check` runs them
-            path.write_text(re.sub(r"(summary: A series of terrorist )\w+", rf"\g<1>{word}", path.read_text(encoding="utf-8"),
-                                   count=1), encoding="utf-8")
+            path.write_text(re.sub(r"(summary: A series of terrorist )\w+", rf"\g<1>{word}",
+                                   path.read_text(encoding="utf-8"), count=1), encoding="utf-8")
             progress(f"everyday: {label}")
             start = time.perf_counter()
             result = (command(project, "check") if target == "check" else
@@ -233,9 +238,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'stage':<12}" + "".join(f"{f'{label} ({rows[label]:,} rows)':>26}" for label, _, _ in sizes)
               + "   growth per 10x rows (target <= 11x)")
         for stage in STAGES:
-            cells = "".join(f"{times[label][stage][0]:>16.2f} s {times[label][stage][1]:>5.0f} MiB" for label, _, _ in sizes)
+            cells = "".join(f"{times[label][stage][0]:>16.2f} s {times[label][stage][1]:>5.0f} MiB"
+                            for label, _, _ in sizes)
             growth = []
-            for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:]):
+            # each size with the next, past the first: the second list is one shorter on purpose
+            for (a, _, _), (b, _, _) in zip(sizes[1:], sizes[2:], strict=False):
                 per_tenfold = (times[b][stage][0] / times[a][stage][0]) ** (1 / math.log10(rows[b] / rows[a]))
                 growth.append(f"{a}->{b}: {per_tenfold:.1f}x")
             print(f"{stage:<12}{cells}   {', '.join(growth)}")
@@ -245,8 +252,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"largest peak at {largest}: {peak:,.0f} MiB ({peak_stage}); target <= 2,048 MiB: "
               f"{'met' if peak <= 2048 else 'NOT met'}")
 
-        print("\n3. validation of the same tables: the validate stage against frictionless validate and polars.read_csv")
-        print(f"{'size':<8} {'rows':>9} {'validate':>10} {'frictionless':>13} {'polars read':>12} {'vs frictionless':>16} "
+        print("\n3. validation of the same tables: the validate stage against frictionless validate and "
+              "polars.read_csv")
+        print(f"{'size':<8} {'rows':>9} {'validate':>10} {'frictionless':>13} {'polars read':>12} "
+              f"{'vs frictionless':>16} "
               f"{'vs polars':>10} {'validate MiB':>13}   (targets at 1M rows: >= 20x faster than frictionless, "
               "<= 3x the polars read, <= 2,048 MiB)")
         for label, project, _ in sizes:
@@ -264,7 +273,8 @@ def main(argv: list[str] | None = None) -> None:
         for label, project, _ in sizes:
             for kind, values in page_times(project).items():
                 p95 = _percentile(values, 0.95)
-                print(f"{label:<8} {rows[label]:>9,} {kind:<20} {len(values):>8} {_percentile(values, 0.5) * 1000:>7.0f} "
+                print(f"{label:<8} {rows[label]:>9,} {kind:<20} {len(values):>8} "
+                      f"{_percentile(values, 0.5) * 1000:>7.0f} "
                       f"{p95 * 1000:>7.0f} {max(values) * 1000:>7.0f}  {'met' if p95 < 0.3 else 'NOT met'}")
         shutil.rmtree(temp, ignore_errors=True)
 

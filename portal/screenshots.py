@@ -24,7 +24,8 @@ CHROMIUM = [*HEADLESS_CHROMIUM[1:], "--hide-scrollbars", "--virtual-time-budget=
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder of the PNG files (default: docs/img)")
+    parser.add_argument("--out", type=Path, default=Path("docs/img"),
+                        help="folder of the PNG files (default: docs/img)")
     args = parser.parse_args()
     browser = shutil.which("chromium")
     if not browser:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import http.server
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,6 +89,39 @@ def git_init(project: Path) -> None:
         subprocess.run(command, cwd=project, check=True, capture_output=True)
 
 
+# Chromium's own services (component updater, sign-in, network time) call out whatever the page is; the
+# page's requests are everything else.
+BROWSER_OWN_HOSTS = {"update.googleapis.com", "accounts.google.com", "clients2.google.com"}
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """A proxy that refuses everything and remembers what was asked of it."""
+    seen: list[str] = []
+
+    @classmethod
+    def from_pages(cls) -> list[str]:
+        return [r for r in cls.seen
+                if re.split(r"[/:]", r.split(" ", 1)[1].removeprefix("http://"))[0] not in BROWSER_OWN_HOSTS]
+
+    def _refuse(self):
+        self.seen.append(f"{self.command} {self.path}")
+        self.send_error(403)
+
+    do_GET = do_POST = do_HEAD = do_CONNECT = _refuse
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    """A refusing proxy for headless Chromium (the report tests' and the chart tests'): it records every request."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
 def chromium_dom(url: str, *flags: str) -> str:
     """The page as headless Chromium builds it (scripts run, styles applied), serialized."""
     import tempfile
@@ -101,7 +137,8 @@ def chromium_dom(url: str, *flags: str) -> str:
 
 def snapshot(project: Path) -> dict[str, bytes]:
     """The published outputs, byte for byte."""
-    files = sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"] + sorted((project / "reports").rglob("*.*"))
+    files = (sorted((project / "data").glob("*.csv")) + [project / "datapackage.json"]
+             + sorted((project / "reports").rglob("*.*")))
     return {str(p.relative_to(project)): p.read_bytes() for p in files if p.is_file()}
 
 

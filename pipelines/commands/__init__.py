@@ -1,1 +1,2 @@
-"""The commands of `python -m pipelines <command>` that are not stages: whole-pipeline runs, diff, release, publish, docs, the portal's server."""
+"""The commands of `python -m pipelines <command>` that are not stages: whole-pipeline runs, diff, release, publish,
+docs, the portal's server."""

@@ -83,7 +83,8 @@ def checked_entry(config: Config, args) -> tuple[dict, bytes, str]:
     except ValueError as error:
         problems.add(where, source_id, "published", str(error))
     if not re.fullmatch(fields["language"]["constraints"]["pattern"], args.language):
-        problems.add(where, source_id, "language", f"expected an ISO 639-1 code such as en, found {shown(args.language)}")
+        problems.add(where, source_id, "language",
+                     f"expected an ISO 639-1 code such as en, found {shown(args.language)}")
     data, text = _read_text(args.file, source_id, problems)
     if text is not None:
         same = _same_text(config, entries, normalize(text))

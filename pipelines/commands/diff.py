@@ -51,7 +51,8 @@ class Version:
         for resource in package["resources"]:
             if resource.get("type") != "table":  # the annotations file: not compared cell by cell
                 continue
-            schema = resource["schema"] if isinstance(resource["schema"], dict) else json.loads(self.read(resource["schema"]))
+            schema = (resource["schema"] if isinstance(resource["schema"], dict)
+                      else json.loads(self.read(resource["schema"])))
             key = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
             key = [key] if isinstance(key, str) else key
             path = f"{self.tables_dir}/{Path(resource['path']).name}" if self.tables_dir else resource["path"]
@@ -73,7 +74,8 @@ def open_version(spec: str) -> Version:
     check = _git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if check.returncode == 0:
         return Version(spec, revision=check.stdout.strip())
-    raise VersionError(f"{spec!r} is neither a folder with a datapackage.json, a version of the package nor a git revision")
+    raise VersionError(f"{spec!r} is neither a folder with a datapackage.json, a version of the package nor a git "
+                       "revision")
 
 
 def commit_of_version(version: str) -> str:
@@ -84,7 +86,8 @@ def commit_of_version(version: str) -> str:
     listed = ", ".join(f"{v} ({c[:7]})" for v, c in found.items()) or "none"
     shallow = _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
     raise VersionError(f"version {version} is in no commit's datapackage.json; versions found: {listed}"
-                       + (" (this clone's history is shallow: `git fetch --unshallow` brings the rest)" if shallow else ""))
+                       + (" (this clone's history is shallow: `git fetch --unshallow` brings the rest)"
+                          if shallow else ""))
 
 
 def versions_in_history() -> dict[str, str]:
@@ -134,7 +137,10 @@ def compare(old: Version, new: Version) -> dict:
         new_columns = list(next(iter(new_rows.values()), {}).keys())
         diff.columns_added = [c for c in new_columns if c not in old_columns]
         diff.columns_removed = [c for c in old_columns if c not in new_columns]
-        label = lambda key: "/".join(key)
+
+        def label(key):
+            return "/".join(key)
+
         diff.added = sorted(label(k) for k in new_rows.keys() - old_rows.keys())
         diff.removed = sorted(label(k) for k in old_rows.keys() - new_rows.keys())
         for key in sorted(new_rows.keys() & old_rows.keys()):
@@ -155,8 +161,10 @@ def as_text(result: dict) -> str:
     for name, diff in result["tables"].items():
         if TableDiff(**diff).empty():
             continue
-        lines.append(f"\n{name}: {len(diff['added'])} added, {len(diff['removed'])} removed, {len(diff['changed'])} cells changed")
-        lines += [f"  + column {c}" for c in diff["columns_added"]] + [f"  - column {c}" for c in diff["columns_removed"]]
+        lines.append(f"\n{name}: {len(diff['added'])} added, {len(diff['removed'])} removed, "
+                     f"{len(diff['changed'])} cells changed")
+        lines += ([f"  + column {c}" for c in diff["columns_added"]]
+                  + [f"  - column {c}" for c in diff["columns_removed"]])
         lines += [f"  + {i}" for i in diff["added"]] + [f"  - {i}" for i in diff["removed"]]
         lines += [f"  ~ {c['id']} {c['column']}: {c['old']!r} → {c['new']!r}" for c in diff["changed"]]
     if len(lines) == 1:
@@ -172,7 +180,8 @@ def as_markdown(result: dict) -> str:
     for name, diff in result["tables"].items():
         parts = [f"{len(diff[k])} {w}" for k, w in (("added", "rows added"), ("removed", "rows removed"),
                                                      ("changed", "cells changed")) if diff[k]]
-        parts += [f"column `{c}` added" for c in diff["columns_added"]] + [f"column `{c}` removed" for c in diff["columns_removed"]]
+        parts += ([f"column `{c}` added" for c in diff["columns_added"]]
+                  + [f"column `{c}` removed" for c in diff["columns_removed"]])
         if parts:
             lines.append(f"- `{name}`: {', '.join(parts)}.")
     return "\n".join(lines if len(lines) > 2 else lines + ["- No data changes."])
@@ -191,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     except (VersionError, json.JSONDecodeError, KeyError) as error:
         print(f"diff: {error}", file=sys.stderr)
         return 2
-    print({"text": as_text, "markdown": as_markdown, "json": lambda r: json.dumps(r, indent=2, ensure_ascii=False)}[args.format](result))
+    print({"text": as_text, "markdown": as_markdown,
+           "json": lambda r: json.dumps(r, indent=2, ensure_ascii=False)}[args.format](result))
     return 0
 
 

@@ -70,7 +70,8 @@ def plan_uploads(config: Config, package: dict) -> list[Upload]:
     except ReleaseError as error:
         raise PublishError(str(error), EXIT_USAGE) from None
     for name, path, digest, kind in release:
-        uploads.append(Upload(name, path, {"name": name, "format": kind, "description": f"release {package['version']}: {path.name}"},
+        uploads.append(Upload(name, path, {"name": name, "format": kind,
+                                           "description": f"release {package['version']}: {path.name}"},
                               None, digest))
     return uploads
 
@@ -108,15 +109,19 @@ class Portal:
                     return self.ckan.call_action(action, data, files={"upload": handle})
             return self.ckan.call_action(action, data)
         except ckanapi.NotAuthorized as error:
-            raise PublishError(f"{action}: the portal refused the API token ({self._scrub(error)})", EXIT_AUTH) from None
+            raise PublishError(f"{action}: the portal refused the API token ({self._scrub(error)})",
+                               EXIT_AUTH) from None
         except ckanapi.NotFound:
             raise
         except ckanapi.ValidationError as error:
-            raise PublishError(f"{action}: the portal rejected the payload: {self._scrub(error)}", EXIT_REJECTED) from None
+            raise PublishError(f"{action}: the portal rejected the payload: {self._scrub(error)}",
+                               EXIT_REJECTED) from None
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise PublishError(f"cannot reach the portal at {self.url}: {type(error).__name__}", EXIT_UNREACHABLE) from None
+            raise PublishError(f"cannot reach the portal at {self.url}: {type(error).__name__}",
+                               EXIT_UNREACHABLE) from None
         except ckanapi.CKANAPIError as error:
-            raise PublishError(f"{action}: the portal answered with an error: {self._scrub(error)}", EXIT_REJECTED) from None
+            raise PublishError(f"{action}: the portal answered with an error: {self._scrub(error)}",
+                               EXIT_REJECTED) from None
 
     def dataset(self, name: str) -> dict | None:
         import ckanapi

@@ -88,7 +88,8 @@ def published_files(config: Config, package: dict) -> list[tuple[str, Path, str,
         if archive.read("datapackage.json") != config.path("datapackage").read_bytes():
             raise ReleaseError(f"{where}/{name}.zip holds another datapackage.json than the one published: "
                                "run `make release` again")
-    named = {f"{name}.zip": (0, "data package (zip)", "ZIP"), config.params["portal"]["database"]: (2, "SQLite database", "SQLite"),
+    named = {f"{name}.zip": (0, "data package (zip)", "ZIP"),
+             config.params["portal"]["database"]: (2, "SQLite database", "SQLite"),
              f"{name}-report.zip": (3, "quality report (zip)", "ZIP")}
     parquet = lambda path: (1, f"{Path(path).stem} (Parquet)", "Parquet")  # noqa: E731
     files = sorted((named.get(path) or parquet(path), path, digest) for path, digest in listed.items())
@@ -108,7 +109,8 @@ def check_built(config: Config, package: dict, database: Path, members: list[str
     for key in ("name", "version", "created"):
         if package.get(key) != meta[key]:
             problems.add(config.params["paths"]["datapackage"], None, key,
-                         f"params.yaml says {meta[key]!r}, the built package {package.get(key)!r}: run `dvc repro` first")
+                         f"params.yaml says {meta[key]!r}, the built package {package.get(key)!r}: "
+                         "run `dvc repro` first")
     for path in [database, config.path("reports_dir") / "index.html",
                  *(config.root / f for f in members)]:
         if not path.is_file():
@@ -134,7 +136,8 @@ def write_zip(path: Path, root: Path, members: list[str], stamp: tuple) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         for member in sorted(members):
             info = zipfile.ZipInfo(member, date_time=stamp)
-            info.compress_type, info.create_system, info.external_attr = zipfile.ZIP_DEFLATED, 3, (0o100000 | FILE_MODE) << 16
+            info.compress_type, info.create_system, info.external_attr = (zipfile.ZIP_DEFLATED, 3,
+                                                                           (0o100000 | FILE_MODE) << 16)
             archive.writestr(info, (root / member).read_bytes(), compresslevel=9)
 
 

@@ -25,15 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import yaml
 
 from ..core.config import Config, load_config
-from .diff import TableDiff, Version, VersionError, compare
 from ..core.errors import command_arguments
 from ..stages.tables import NO_REASON
+from .diff import TableDiff, Version, VersionError, compare
 
 LOCK = "dvc.lock"
 # DVC's closing advice and its note on each lock update, one pattern per line; a blank line next to one goes with it.

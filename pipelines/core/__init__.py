@@ -1,1 +1,2 @@
-"""The library the stages and commands share: configuration, errors, files, schemas, records, texts, rules, renderers."""
+"""The library the stages and commands share: configuration, errors, files, schemas, records, texts, rules,
+renderers."""

@@ -48,7 +48,8 @@ def annotation_collection(package: dict, citations, sources: dict[str, dict], te
         text, start, end = texts[source["source_id"]], citation["char_start"], citation["char_end"]
         if text[start:end] != citation["quote"]:
             problems.add("citations", citation["citation_id"], "char_start",
-                         f"{source['source_id']}[{start}:{end}] is not the quote: the tables are not the validated ones")
+                         f"{source['source_id']}[{start}:{end}] is not the quote: "
+                         "the tables are not the validated ones")
             continue
         items.append(annotation(citation, source, text, context))
     return {
@@ -60,7 +61,8 @@ def annotation_collection(package: dict, citations, sources: dict[str, dict], te
             "One annotation per row of citations.csv (its id is the citation_id). The target is the cited source "
             "document; its selectors locate the quote in the source's NORMALIZED text (the text the package's "
             "ingest stage derives from the document: Unicode NFC, typographic quotes made plain, every run of white "
-            "space one space, ends stripped), not in the document's bytes: the TextPositionSelector's start and end count Unicode code points of that text, "
+            "space one space, ends stripped), not in the document's bytes: the TextPositionSelector's start and "
+            "end count Unicode code points of that text, "
             "as citations.csv's char_start and char_end do, and the TextQuoteSelector's prefix and suffix are "
             f"taken from it ({context} characters at most). The bodies name the record and field the quote backs "
             "(table/record_id/field), the value it states and how the published value follows from it. A source's "

@@ -38,18 +38,21 @@ WIDTH = 820  # of each plot, in pixels; the page is about 1050 wide
 NAME_WIDTH = 90  # characters of a record's name in a tooltip
 FONT = "sans-serif"  # a generic family: the page loads no font
 VL_CONVERT_BASE_URL = "https://vega.github.io/vega-datasets/"
-QUALIFIER_MARK = {"exact": "", "approximately": "~", "at_least": "≥", "more_than": ">", "at_most": "≤", "less_than": "<"}
+QUALIFIER_MARK = {"exact": "", "approximately": "~", "at_least": "≥", "more_than": ">", "at_most": "≤",
+                  "less_than": "<"}
 QUALIFIER_WORDS = {"exact": "", "approximately": "about ", "at_least": "at least ", "more_than": "more than ",
                    "at_most": "at most ", "less_than": "less than "}
 
 
-def timeline_figure(frames: dict, schemas: dict, last_year: int, svgs: "SvgCache") -> str:
+def timeline_figure(frames: dict, schemas: dict, last_year: int, svgs: SvgCache) -> str:
     """One mark per dated record at its date, a row per table; each mark names its record and links to the passage
     that backs the date."""
     rows = timeline_rows(frames, schemas)
     first = min([FIRST_YEAR] + [int(r["x"]) for r in rows])
-    undated = ", ".join(f"{t.replace('_', ' ')} {n}" for t, c in TIMELINE.items() if (n := int(frames[t][c].isna().sum())))
-    svg = svgs.draw("timeline", [rows, first, last_year], lambda alt: alt.Chart(alt.Data(values=rows), width=WIDTH, height=alt.Step(10)).mark_point(
+    undated = ", ".join(f"{t.replace('_', ' ')} {n}" for t, c in TIMELINE.items()
+                        if (n := int(frames[t][c].isna().sum())))
+    svg = svgs.draw("timeline", [rows, first, last_year], lambda alt: alt.Chart(
+        alt.Data(values=rows), width=WIDTH, height=alt.Step(10)).mark_point(
         filled=True, size=45, opacity=0.85, cursor="pointer").encode(
         x=_year_axis(alt, first, last_year + 1),
         y=alt.Y("row:N", title=None, scale=alt.Scale(domain=_timeline_rows_with_gaps(rows)),
@@ -71,17 +74,19 @@ def timeline_rows(frames: dict, schemas: dict) -> list[dict]:
     first_citation = citations.drop_duplicates(["resource", "record_id"]).set_index(["resource", "record_id"])
     field_citation = (citations.dropna(subset=["field"]).drop_duplicates(["resource", "record_id", "field"])
                       .set_index(["resource", "record_id", "field"]))
-    organizations = dict(zip(frames["organizations"]["org_id"], frames["organizations"]["name"]))
+    organizations = dict(zip(frames["organizations"]["org_id"], frames["organizations"]["name"], strict=True))
     rows = []
     for table, column in TIMELINE.items():
         key = primary_key(schemas[table])[0]
         precision = precision_of(schemas[table]).get(column)
         dated = frames[table].dropna(subset=[column]).sort_values(column)
         positions = [_fractional_year(d) for d in dated[column]]
-        for record, x, lane in zip(dated.to_dict("records"), positions, _lanes(positions, gap=0.45)):
+        for record, x, lane in zip(dated.to_dict("records"), positions, _lanes(positions, gap=0.45), strict=True):
             record_id = record[key]
-            cited = (field_citation.loc[(table, record_id, column)] if (table, record_id, column) in field_citation.index
-                     else first_citation.loc[(table, record_id)] if (table, record_id) in first_citation.index else None)
+            cited = (field_citation.loc[(table, record_id, column)]
+                     if (table, record_id, column) in field_citation.index
+                     else first_citation.loc[(table, record_id)] if (table, record_id) in first_citation.index
+                     else None)
             when = date_as_known(record[column], record.get(precision) if precision else None)
             name = record_name(table, record, schemas[table], organizations)
             rows.append({
@@ -95,7 +100,8 @@ def timeline_rows(frames: dict, schemas: dict) -> list[dict]:
 
 def _timeline_rows_with_gaps(rows: list[dict]) -> list[str]:
     """The rows of the timeline in TIMELINE's order, with an empty row between two tables."""
-    order = sorted({r["row"] for r in rows}, key=lambda row: (list(TIMELINE).index(row.split("|")[1]), row.split("|")[2]))
+    order = sorted({r["row"] for r in rows},
+                   key=lambda row: (list(TIMELINE).index(row.split("|")[1]), row.split("|")[2]))
     with_gaps = []
     for row in order:
         if with_gaps and row.split("|")[1] != with_gaps[-1].split("|")[1]:
@@ -120,13 +126,15 @@ def record_name(table: str, record: dict, schema: dict, organizations: dict[str,
     return shorten(name, NAME_WIDTH)
 
 
-def attacks_figure(attacks: pd.DataFrame, last_year: int, svgs: "SvgCache") -> str:
+def attacks_figure(attacks: pd.DataFrame, last_year: int, svgs: SvgCache) -> str:
     """Dated attacks and incidents per year, in Kazakhstan or abroad (attacks.country)."""
     rows = attacks_rows(attacks)
     places = [p for p in PLACES if any(r["place"] == p for r in rows)]
-    svg = svgs.draw("attacks by year", [rows, last_year], lambda alt: alt.Chart(alt.Data(values=rows), width=WIDTH, height=160).mark_bar(stroke="white", strokeWidth=1).encode(
+    svg = svgs.draw("attacks by year", [rows, last_year], lambda alt: alt.Chart(
+        alt.Data(values=rows), width=WIDTH, height=160).mark_bar(stroke="white", strokeWidth=1).encode(
         x=_year_axis(alt, FIRST_YEAR, last_year + 1), x2="x_end:Q",
-        y=alt.Y("top:Q", title="attacks and incidents", axis=alt.Axis(format="d", tickMinStep=1, titleFontWeight="normal")),
+        y=alt.Y("top:Q", title="attacks and incidents",
+                axis=alt.Axis(format="d", tickMinStep=1, titleFontWeight="normal")),
         y2="bottom:Q",
         color=alt.Color("place:N", scale=alt.Scale(domain=places, range=[PLACES[p] for p in places]),
                         legend=alt.Legend(title=None, orient="top", direction="horizontal")),
@@ -145,7 +153,8 @@ def attacks_rows(attacks: pd.DataFrame) -> list[dict]:
         place=lambda f: f["country"].map(lambda c: "in Kazakhstan" if c == "KZ" else "abroad" if isinstance(c, str)
                                          else "place not stated"))
     rows, stacked = [], {}
-    for (year, place), group in sorted(dated.groupby(["year", "place"]), key=lambda g: (g[0][0], list(PLACES).index(g[0][1]))):
+    for (year, place), group in sorted(dated.groupby(["year", "place"]),
+                                       key=lambda g: (g[0][0], list(PLACES).index(g[0][1]))):
         killed = group["killed"].dropna()
         victims = f"; {int(killed.sum())} killed where stated" if len(killed) else ""
         bottom = stacked.get(year, 0)
@@ -156,7 +165,7 @@ def attacks_rows(attacks: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def statistics_figure(statistics: pd.DataFrame, svgs: "SvgCache") -> str:
+def statistics_figure(statistics: pd.DataFrame, svgs: SvgCache) -> str:
     """Every statement of a number, one row each, in one panel per unit: a dot at the date of a stock, a bar over
     the years of a flow, labelled with the value as the source states it (in words where it gives no number)."""
     if statistics.empty:
@@ -164,8 +173,10 @@ def statistics_figure(statistics: pd.DataFrame, svgs: "SvgCache") -> str:
     rows = statistics_rows(statistics)
     first = int(min(r["x"] for r in rows)) - 1
     last = int(max(r["x_end"] for r in rows)) + 2  # room for the last label
-    units = [u for u, _ in sorted(pd.Series([r["unit"] for r in rows]).value_counts().items(), key=lambda u: (-u[1], u[0]))]
-    return _figure(svgs.draw("statistics", [rows, first, last, units], lambda alt: _statistics_chart(alt, rows, first, last, units)),
+    units = [u for u, _ in sorted(pd.Series([r["unit"] for r in rows]).value_counts().items(),
+                                  key=lambda u: (-u[1], u[0]))]
+    return _figure(svgs.draw("statistics", [rows, first, last, units],
+                             lambda alt: _statistics_chart(alt, rows, first, last, units)),
                    "Each number a source states, one row each, grouped by unit: a dot at the date of a stock "
                    "(“as of”), a bar over the years of a flow. Labels give the value as stated (~ about, ≥ at least, "
                    "&gt; more than, a–b a range, words where the source gives no number); hover a mark for the "
@@ -179,7 +190,8 @@ def _statistics_chart(alt, rows: list[dict], first: int, last: int, units: list[
         # its stack at a few thousand rows
         y=alt.Y("row:N", title=None, sort=alt.EncodingSortField("order", op="min"),
                 axis=alt.Axis(labelExpr="split(datum.value, '|')[0]", labelFontSize=11, ticks=False, domain=False,
-                              labelLimit=260, grid=True, bandPosition=0, gridColor="#ddd",  # a line above each indicator
+                              # a line above each indicator
+                              labelLimit=260, grid=True, bandPosition=0, gridColor="#ddd",
                               gridOpacity={"condition": {"test": "split(datum.value, '|')[0] != ''", "value": 1},
                                            "value": 0})))
     stocks = base.transform_filter("datum.kind == 'stock'").mark_point(filled=True, size=50, color="#1f77b4").encode(
@@ -198,7 +210,8 @@ def _statistics_chart(alt, rows: list[dict], first: int, last: int, units: list[
 def statistics_rows(statistics: pd.DataFrame) -> list[dict]:
     rows = []
     ordered = statistics.assign(start=lambda f: f["reference_date"].dt.year.fillna(f["period_start"]))
-    for indicator, group in ordered.sort_values(["indicator", "start", "statistic_id"]).groupby("indicator", sort=False):
+    for indicator, group in ordered.sort_values(["indicator", "start", "statistic_id"]).groupby("indicator",
+                                                                                               sort=False):
         for i, s in enumerate(group.to_dict("records")):
             stock = not pd.isna(s["reference_date"])
             x = _fractional_year(s["reference_date"]) if stock else float(s["period_start"])
@@ -292,7 +305,8 @@ def static_svg(svg: str, name: str) -> str:
     remote = _REMOTE.findall(svg)
     if remote:
         raise BuildError("report", [Problem(f"{name} chart", None, None,
-                                            f"the rendered SVG must point nowhere off the machine; found {remote[:3]}")])
+                                            "the rendered SVG must point nowhere off the machine; "
+                                            f"found {remote[:3]}")])
     return svg
 
 

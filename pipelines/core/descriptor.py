@@ -11,13 +11,14 @@ PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 
 # Files published beside the tables that are not tables (Data Package v2: a resource without "type": "table").
-ANNOTATIONS = {"name": "annotations", "file": "annotations.jsonld", "format": "jsonld", "mediatype": "application/ld+json",
+ANNOTATIONS = {"name": "annotations", "file": "annotations.jsonld", "format": "jsonld",
+               "mediatype": "application/ld+json",
                "title": "Citations as W3C Web Annotations",
                "description": ("Every row of citations.csv as a W3C Web Annotation (JSON-LD, context "
-                               "http://www.w3.org/ns/anno.jsonld), in one AnnotationCollection: the target is the cited "
-                               "source with a TextQuoteSelector and a TextPositionSelector, both in the source's "
-                               "normalized text; the bodies name the record and field the quote backs, the value it "
-                               "states and how the value follows from it.")}
+                               "http://www.w3.org/ns/anno.jsonld), in one AnnotationCollection: the target is the "
+                               "cited source with a TextQuoteSelector and a TextPositionSelector, both in the "
+                               "source's normalized text; the bodies name the record and field the quote backs, the "
+                               "value it states and how the value follows from it.")}
 
 
 def resource(config: Config, table: str, tables_dir: Path, integrity: bool, gazetteer: dict | None = None) -> dict:
@@ -40,8 +41,9 @@ def resource(config: Config, table: str, tables_dir: Path, integrity: bool, gaze
 
 def file_resource(config: Config, spec: dict, files_dir: Path, integrity: bool) -> dict:
     path = files_dir / spec["file"]
-    entry = {"name": spec["name"], "path": str(path.relative_to(config.root)), "scheme": "file", "format": spec["format"],
-             "mediatype": spec["mediatype"], "encoding": "utf-8", "title": spec["title"], "description": spec["description"]}
+    entry = {"name": spec["name"], "path": str(path.relative_to(config.root)), "scheme": "file",
+             "format": spec["format"], "mediatype": spec["mediatype"], "encoding": "utf-8", "title": spec["title"],
+             "description": spec["description"]}
     if integrity:
         entry.update(_integrity(path))
     return entry

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
-
 
 MAX_MESSAGE = 1500
 

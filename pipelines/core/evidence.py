@@ -131,10 +131,11 @@ def dates_in(text: str) -> set[str]:
         for match in pattern.finditer(text):
             if names is None:  # one or more months, then their year
                 year = match.group(match.lastindex)
-                months = re.findall(_MONTH, match.group(0)[: match.start(match.lastindex) - match.start()], re.IGNORECASE)
+                months = re.findall(_MONTH, match.group(0)[: match.start(match.lastindex) - match.start()],
+                                    re.IGNORECASE)
                 found.update(f"{year}-{MONTHS[m.lower()]:02d}" for m in months)
                 continue
-            parts = dict(zip(names, match.groups()))
+            parts = dict(zip(names, match.groups(), strict=True))
             month = parts["month"]
             month = MONTHS[month.lower()] if month.isalpha() else int(month)
             day = int(parts["day"])

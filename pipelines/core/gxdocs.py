@@ -76,7 +76,8 @@ class InformationalResultsTable(ValidationResultsTableContentBlockRenderer):
             return None
 
         def row(configuration=None, result=None, runtime_configuration=None, **kwargs):
-            rows = row_fn(configuration=configuration, result=result, runtime_configuration=runtime_configuration, **kwargs)
+            rows = row_fn(configuration=configuration, result=result, runtime_configuration=runtime_configuration,
+                          **kwargs)
             if result is not None and not result.success and not blocks_publication(result):
                 rows[0][0] = _INFORMATIONAL_MARK
             return rows
@@ -95,16 +96,20 @@ _INFORMATIONAL_MARK = RenderedStringTemplateContent(
     },
 )
 
-_REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?", re.I | re.S)
+_REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?",
+                         re.I | re.S)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.I | re.S)
 _STATIC_LINK = re.compile(r'\b(href|src)="(?:\./|\.\./)*static/')
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.I)
 OFFLINE_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;\
+margin:0 auto;max-width:1200px;padding:1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}\
+td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .collapse:not(.show){display:block}.navbar,.sticky-top{position:static}.d-none{display:none}
-.fa-check-circle::before{content:"\\2714";color:#137333;font-style:normal}.fa-times::before{content:"\\2716";color:#b3261e;font-style:normal}
+.fa-check-circle::before{content:"\\2714";color:#137333;font-style:normal}\
+.fa-times::before{content:"\\2716";color:#b3261e;font-style:normal}
 .fa-info-circle::before{content:"\\2139";color:#0b57d0;font-style:normal}.text-info{color:#0b57d0}
 """
 
@@ -117,7 +122,7 @@ def make_self_contained(site: Path) -> None:
         depth = len(page.relative_to(site).parts) - 1
         html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
         numbers: dict[str, str] = {}  # GX names collapsible blocks with random UUIDs: number them in page order
-        html = _UUID.sub(lambda m: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
+        html = _UUID.sub(lambda m, numbers=numbers: numbers.setdefault(m.group(), f"block-{len(numbers) + 1}"), html)
         html = _STATIC_LINK.sub(rf'\1="{"../" * depth}static/', html)  # GX miscounts the depth of nested pages
         style = f'<link rel="stylesheet" href="{"../" * depth}static/styles/offline.css">'
         page.write_text(html.replace("</head>", f"{style}</head>", 1), encoding="utf-8")

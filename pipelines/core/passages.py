@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from markupsafe import Markup, escape
+
 QUOTE, REVIEWED = "quote", "reviewed"
 ELLIPSIS = "…"
 # References shown at one place; past these, a citation keeps its anchor (its id) but not a numbered link, and a
@@ -66,7 +68,7 @@ def segments(text: str, spans: list[Span], start: int = 0, end: int | None = Non
     cuts = sorted({start, end, *opening, *closing, *(a for a in anchors if start <= a < end)})
     active: dict[tuple, None] = {}  # insertion-ordered set
     result = []
-    for a, b in zip(cuts, cuts[1:] + [None]):
+    for a, b in zip(cuts, cuts[1:] + [None], strict=True):
         for key in closing.get(a, ()):
             active.pop(key, None)
         starting = opening.get(a, ())
@@ -116,11 +118,9 @@ def environment(templates: Path):
     return env
 
 
-def anchors(spans) -> "Markup":
+def anchors(spans) -> Markup:
     """Empty elements that carry the spans' ids: the one piece of markup written here rather than in the template,
     because a page may hold tens of thousands of them and a template loop costs several times more per item."""
-    from markupsafe import Markup, escape
-
     return Markup("".join(f'<span class="anchor" id="{escape(span.id)}"></span>' for span in spans))
 
 
@@ -128,8 +128,6 @@ def render(templates: Path, text: str, spans: list[Span], start: int = 0, end: i
            anchors: dict[int, list[str]] | None = None, describe=None):
     """The HTML of `text[start:end]` with its spans marked (markupsafe.Markup, safe to insert in a page); an
     ellipsis stands where the window cuts the text."""
-    from markupsafe import Markup
-
     end = len(text) if end is None else end
     template = environment(Path(templates)).get_template("_passage.html")
     html = template.render(segments=segments(text, spans, start, end, anchors, describe),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import yaml
 
@@ -104,7 +104,8 @@ def read_yaml_strictly(path: Path, shown_path, max_bytes: int, key: str | None, 
             return None
         return loader.construct_document(node)
     except yaml.YAMLError as error:
-        problems.add(shown_path, None, None, f"not valid YAML: {shown(str(error), 300, quote=False)}".replace("\n", " "))
+        problems.add(shown_path, None, None,
+                     f"not valid YAML: {shown(str(error), 300, quote=False)}".replace("\n", " "))
         return None
     finally:
         loader.dispose()
@@ -285,10 +286,13 @@ def _load_table(path: Path, table: str, schema: dict, root: Path, max_file_bytes
                 problems.add(where, record_id, name, f"is derived by the pipeline (from the {by_stage[name]}), never "
                              "written by hand: delete it")
             elif name in derived:
-                problems.add(where, record_id, name, f"is derived from {name.removesuffix('_precision')!r}; write the date at its precision (YYYY, YYYY-MM or YYYY-MM-DD) instead")
+                problems.add(where, record_id, name, f"is derived from {name.removesuffix('_precision')!r}; write the "
+                             "date at its precision (YYYY, YYYY-MM or YYYY-MM-DD) instead")
             elif name not in fields and name not in ("citations", REASONS):
-                problems.add(where, record_id, shown(name, quote=False), f"unknown column; expected one of {sorted(set(fields) - derived)}")
-        citations = _citations(item.pop("citations", None), where, record_id, fields, derived, key, citation_fields, problems)
+                problems.add(where, record_id, shown(name, quote=False),
+                             f"unknown column; expected one of {sorted(set(fields) - derived)}")
+        citations = _citations(item.pop("citations", None), where, record_id, fields, derived, key, citation_fields,
+                               problems)
         reasons = _reasons(item.pop(REASONS, None), where, record_id, set(fields) - derived - {key}, problems)
         values = {k: v for k, v in item.items() if k in fields and k not in derived}
         records.append(Record(table, where, record_id, values, citations, reasons))
@@ -302,13 +306,15 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
     citations = []
     for item in items:
         if not isinstance(item, dict):
-            problems.add(where, record_id, "citations", f"expected a mapping with source_id and quote, found {shown(item)}")
+            problems.add(where, record_id, "citations",
+                         f"expected a mapping with source_id and quote, found {shown(item)}")
             continue
         item = dict(item)
         line = item.pop("__line__")
         here = f"{where.rsplit(':', 1)[0]}:{line}"
         for name in set(item) - CITATION_KEYS:
-            problems.add(here, record_id, f"citations.{shown(name, quote=False)}", f"unknown key; expected {sorted(CITATION_KEYS)}")
+            problems.add(here, record_id, f"citations.{shown(name, quote=False)}",
+                         f"unknown key; expected {sorted(CITATION_KEYS)}")
         source_id, quote = item.get("source_id"), item.get("quote")
         field, stated, inference = item.get("field"), item.get("stated_value"), item.get("inference")
         ok = True
@@ -319,8 +325,8 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
             problems.add(here, record_id, "citations.quote", f"expected the verbatim quote, found {shown(quote)}")
             ok = False
         if inference is not None and (not isinstance(inference, str) or not inference.strip()):
-            problems.add(here, record_id, "citations.inference", f"expected a few words on how the value follows from the "
-                         f"quote, found {shown(inference)}")
+            problems.add(here, record_id, "citations.inference", "expected a few words on how the value follows "
+                         f"from the quote, found {shown(inference)}")
             ok = False
         for name, value in (("quote", quote), ("stated_value", stated), ("inference", inference)):
             if isinstance(value, str):
@@ -330,7 +336,8 @@ def _citations(items, where, record_id, fields, derived, key, citation_fields, p
                     problems.add(here, record_id, f"citations.{name}", str(error))
                     ok = False
         if field is not None and (field not in fields or field in derived or field == key):
-            problems.add(here, record_id, "citations.field", f"expected a column of the table other than the id, found {shown(field)}"
+            problems.add(here, record_id, "citations.field",
+                         f"expected a column of the table other than the id, found {shown(field)}"
                          + (", which is derived by the pipeline: no source states it, so no quote can back it"
                             if field in derived else ""))
             ok = False
@@ -389,7 +396,8 @@ def loaded_writer(path: Path) -> Iterator[Callable[[Record], None]]:
     without error."""
     with batches_atomic(path, default=_tag) as out:
         yield lambda r: out.add([r.table, r.where, r.record_id, r.values,
-                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line, c.inference] for c in r.citations],
+                                 [[c.source_id, c.quote, c.field, c.stated_value, c.line, c.inference]
+                                  for c in r.citations],
                                  r.reasons])
 
 

@@ -11,15 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import polars as pl
 
 from .errors import shown
-from .schemas import (CONTROL_CHARACTERS, FORMULA_STARTS, canonical, canonical_cell, codebooks, derived_fields,
-                      entity_fields, enum_subset, fields_by_name, folded_column, foreign_keys, list_separator, map_unique,
-                      precision_of, primary_key, record_id_at)
+from .schemas import (
+    CONTROL_CHARACTERS,
+    FORMULA_STARTS,
+    canonical,
+    canonical_cell,
+    codebooks,
+    derived_fields,
+    entity_fields,
+    enum_subset,
+    fields_by_name,
+    folded_column,
+    foreign_keys,
+    list_separator,
+    map_unique,
+    precision_of,
+    primary_key,
+    record_id_at,
+)
 
 Finding = tuple[str, str | None, str | None, str]
 
@@ -66,9 +81,10 @@ def foreign_keys_exist(t: Tables) -> Iterator[Finding]:
     for table, schema in t.schemas.items():
         for fields, target, targets in foreign_keys(table, schema):
             child = _rows(t.frames[table]).select("row", *fields).filter(~pl.all_horizontal(pl.col(fields).is_null()))
-            parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields)))
+            parent = t.frames[target].select(targets).unique().rename(dict(zip(targets, fields, strict=True)))
             dangling = child.join(parent, on=fields, how="anti", maintain_order="left")
-            for record_id, values in zip(t.record_ids(table, dangling), dangling.select(fields).iter_rows()):
+            for record_id, values in zip(t.record_ids(table, dangling), dangling.select(fields).iter_rows(),
+                                         strict=True):
                 yield table, record_id, ",".join(fields), (
                     f"foreign-key: {', '.join(map(repr, values))} is not a {target}.{','.join(targets)}")
 
@@ -88,7 +104,8 @@ def every_record_cited(t: Tables) -> Iterator[Finding]:
 def citations_point_at_records(t: Tables) -> Iterator[Finding]:
     """Every citation of a curated table names a record and a column that exist (anti-joins, not lookups)."""
     cited = t.frames["citations"].filter(pl.col("resource").is_in(t.curated))
-    records = pl.concat([t.ids(table).to_frame("record_id").with_columns(resource=pl.lit(table)) for table in t.curated])
+    records = pl.concat([t.ids(table).to_frame("record_id").with_columns(resource=pl.lit(table))
+                         for table in t.curated])
     dangling = cited.join(records, on=["resource", "record_id"], how="anti", maintain_order="left")
     for citation_id, record_id, resource in dangling.select("citation_id", "record_id", "resource").iter_rows():
         yield "citations", citation_id, "record_id", f"no record {record_id!r} in {resource}"
@@ -108,10 +125,12 @@ def quotes_at_their_offsets(t: Tables) -> Iterator[Finding]:
     c = t.frames["citations"].drop_nulls(["char_start", "char_end"])  # a cell of the wrong type is reported already
     for (source_id,), group in c.group_by("source_id", maintain_order=True):
         text = t.texts.get(source_id, "")
-        found = pl.Series([text[start:end] for start, end in zip(group["char_start"].to_list(), group["char_end"].to_list())],
+        found = pl.Series([text[start:end] for start, end in zip(group["char_start"].to_list(),
+                                                                 group["char_end"].to_list(), strict=True)],
                           dtype=pl.String)
         wrong = group.filter(found.ne_missing(group["quote"]))
-        for citation_id, start, end, quote in wrong.select("citation_id", "char_start", "char_end", "quote").iter_rows():
+        for citation_id, start, end, quote in wrong.select("citation_id", "char_start", "char_end",
+                                                            "quote").iter_rows():
             yield "citations", citation_id, "char_start", f"{source_id}[{start}:{end}] is not the quote {quote!r}"
 
 
@@ -127,7 +146,8 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
             continue
         field, key = fields_by_name(schema)[name], t.key(table)
         claims = group.select("record_id", "stated_value").unique()
-        claims = claims.select("record_id", claim=map_unique(claims["stated_value"], lambda v: canonical(field, v)))
+        claims = claims.select("record_id",
+                               claim=map_unique(claims["stated_value"], lambda v, field=field: canonical(field, v)))
         precision = precision_of(schema).get(name)
         published = frame.select(pl.col(key).alias("record_id"), pl.col(name).alias("value"),
                                  (pl.col(precision) if precision else pl.lit("day")).alias("precision"))
@@ -138,7 +158,8 @@ def values_agree_with_citations(t: Tables) -> Iterator[Finding]:
         published = published.join(pairs, on=["value", "precision"], how="left", nulls_equal=True)
         joined = claims.join(published.select("record_id", "published"), on="record_id", how="inner")
         value, claim = pl.col("published"), pl.col("claim")
-        agrees = (value.str.starts_with(claim) | claim.str.starts_with(value)) if field["type"] == "date" else value == claim
+        agrees = ((value.str.starts_with(claim) | claim.str.starts_with(value)) if field["type"] == "date"
+                  else value == claim)
         failing = joined.group_by("record_id").agg(agrees.fill_null(False).any().alias("ok")).filter(~pl.col("ok"))
         if failing.is_empty():
             continue
@@ -213,10 +234,11 @@ def dates_within_precision(t: Tables) -> Iterator[Finding]:
             not_first = value.is_not_null() & (((precision.is_in(["month", "year"])) & (value.dt.day() != 1))
                                                 | ((precision == "year") & (value.dt.month() != 1)))
             outside = value.is_not_null() & ((value < earliest) | (value > t.today))
-            found = frame.select(pl.col(t.key(table)).alias("record_id"), value.alias("value"), precision.alias("precision"),
-                                 unpaired.alias("unpaired"), not_first.fill_null(False).alias("not_first"),
+            found = frame.select(pl.col(t.key(table)).alias("record_id"), value.alias("value"),
+                                 precision.alias("precision"), unpaired.alias("unpaired"),
+                                 not_first.fill_null(False).alias("not_first"),
                                  outside.fill_null(False).alias("outside"))
-            for record_id, date, kind, unpaired, not_first, outside in found.filter(
+            for record_id, date, kind, unpaired, not_first, _outside in found.filter(
                     pl.col("unpaired") | pl.col("not_first") | pl.col("outside")).iter_rows():
                 if unpaired:
                     yield table, record_id, precision_name, f"{name} and its precision must be both set or both empty"
@@ -446,10 +468,11 @@ def text_cells_safe(t: Tables) -> Iterator[Finding]:
         flagged = unsafe.filter(pl.any_horizontal(names))
         for row, *marks in flagged.iter_rows():
             record_id = record_id_at(frame, t.schemas[table], row)
-            for name, mark in zip(names, marks):
+            for name, mark in zip(names, marks, strict=True):
                 if mark:
                     yield table, record_id, name, (
-                        f"{shown(frame[name][row])} holds a control character or starts with one of {list(FORMULA_STARTS)}")
+                        f"{shown(frame[name][row])} holds a control character or starts with one of "
+                        f"{list(FORMULA_STARTS)}")
 
 
 # --- rules of the 0.2.0 tables: each one a set operation over whole columns --------------------------------
@@ -489,9 +512,11 @@ def statistics_consistent(t: Tables) -> Iterator[Finding]:
          "source does not state)"),
         (~is_range & ~is_vague & (value.is_null() | low.is_not_null() | high.is_not_null()), "qualifier",
          "qualifier is not range: value must be given and value_low, value_high empty"),
-        (value.is_not_null() & (((value < low) & low.is_not_null()) | ((value > high) & high.is_not_null())).fill_null(False),
+        (value.is_not_null()
+         & (((value < low) & low.is_not_null()) | ((value > high) & high.is_not_null())).fill_null(False),
          "value", "value lies outside value_low..value_high"),
-        (reversed_range & ~flagged, "flag", "value_low is above value_high: record it as stated with flag reversed_range"),
+        (reversed_range & ~flagged, "flag",
+         "value_low is above value_high: record it as stated with flag reversed_range"),
         (flagged & ~reversed_range, "flag", "flag is reversed_range, but value_low is not above value_high"),
         (pl.col("reference_date").is_null() & pl.col("period_start").is_null(), "reference_date",
          "a statistic needs a reference date (a stock) or a period (a flow)"),
@@ -512,7 +537,8 @@ def prosecutions_consistent(t: Tables) -> Iterator[Finding]:
     named = f.with_columns(named=pl.col("defendants").str.split(separator).list.len())
     for record_id, count, names in named.filter(pl.col("named") > pl.col("defendant_count")).select(
             "case_id", "defendant_count", "named").iter_rows():
-        yield "prosecutions", record_id, "defendant_count", f"{names} defendants are named, but defendant_count is {count}"
+        yield ("prosecutions", record_id, "defendant_count",
+               f"{names} defendants are named, but defendant_count is {count}")
     with_term = enum_subset(t.schemas["prosecutions"], "sentence_type", "x-term-in-years")
     term = f.filter(pl.col("sentence_years").is_not_null() & ~pl.col("sentence_type").is_in(with_term).fill_null(False))
     for record_id, kind in term.select("case_id", "sentence_type").iter_rows():
@@ -533,9 +559,11 @@ def provision_successors_consistent(t: Tables) -> Iterator[Finding]:
         shared=(pl.len().over("successor_provision_id") > 1) & pl.col("successor_provision_id").is_not_null(),
         flagged=(pl.col("flag") == "shared_successor").fill_null(False))
     for record_id in claims.filter(pl.col("shared") & ~pl.col("flagged"))["provision_id"]:
-        yield "legal_provisions", record_id, "flag", "another provision names the same successor: flag it shared_successor"
+        yield ("legal_provisions", record_id, "flag",
+               "another provision names the same successor: flag it shared_successor")
     for record_id in claims.filter(pl.col("flagged") & ~pl.col("shared"))["provision_id"]:
-        yield "legal_provisions", record_id, "flag", "flag is shared_successor, but no other provision names its successor"
+        yield ("legal_provisions", record_id, "flag",
+               "flag is shared_successor, but no other provision names its successor")
 
 
 def _last_day(date: pl.Expr, precision: pl.Expr) -> pl.Expr:
@@ -551,13 +579,15 @@ def _impossible_dates(t: Tables) -> Iterator[tuple[str, str, str, pl.DataFrame]]
                             "founded": [dt.date.fromisoformat(str(d)) for d in t.params["framework_founded"].values()]})
     agreements = t.frames["agreements"].join(founded, on="framework", how="left", maintain_order="left")
     yield "agreements", "before_framework_existed", "signed before its framework existed", agreements.select(
-        record_id="agreement_id", impossible=(_last_day(pl.col("signed"), pl.col("signed_precision")) < pl.col("founded")),
+        record_id="agreement_id",
+        impossible=(_last_day(pl.col("signed"), pl.col("signed_precision")) < pl.col("founded")),
         detail=pl.format("signed {} ({}), {} founded {}", "signed", "signed_precision", "framework", "founded"))
     laws = t.frames["laws"]
     amended = laws.select(amends_law_id="law_id", amended_adopted="adopted")
     laws = laws.join(amended, on="amends_law_id", how="left", maintain_order="left")
     yield "laws", "amends_later_act", "adopted before the act it amends", laws.select(
-        record_id="law_id", impossible=(_last_day(pl.col("adopted"), pl.col("adopted_precision")) < pl.col("amended_adopted")),
+        record_id="law_id",
+        impossible=(_last_day(pl.col("adopted"), pl.col("adopted_precision")) < pl.col("amended_adopted")),
         detail=pl.format("adopted {}, the act it amends ({}) {}", "adopted", "amends_law_id", "amended_adopted"))
     cases = t.frames["prosecutions"].join(t.frames["attacks"].select("attack_id", attack_date="date"), on="attack_id",
                                           how="left", maintain_order="left")
@@ -574,12 +604,15 @@ def impossible_values_flagged(t: Tables) -> Iterator[Finding]:
     for table, flag, why, found in _impossible_dates(t):
         flags = t.frames[table].select(flagged=(pl.col("flag") == flag).fill_null(False))
         found = pl.concat([found, flags], how="horizontal").with_columns(pl.col("impossible").fill_null(False))
-        for record_id, detail in found.filter(pl.col("impossible") & ~pl.col("flagged")).select("record_id", "detail").iter_rows():
-            yield table, record_id, "flag", f"{why} ({detail}): record it as stated with flag {flag} and say why in the note"
+        for record_id, detail in found.filter(pl.col("impossible") & ~pl.col("flagged")).select(
+                "record_id", "detail").iter_rows():
+            yield (table, record_id, "flag",
+                   f"{why} ({detail}): record it as stated with flag {flag} and say why in the note")
         for record_id in found.filter(pl.col("flagged") & ~pl.col("impossible"))["record_id"]:
             yield table, record_id, "flag", f"flag is {flag}, but the rule does not find it {why}"
     for table in t.curated:
         frame = t.frames[table]
         if "flag" in frame.columns:
             for record_id in frame.filter(pl.col("flag").is_not_null() & pl.col("note").is_null())[t.key(table)]:
-                yield table, record_id, "note", "the row is flagged: its note must say what is wrong with the value as stated"
+                yield (table, record_id, "note",
+                       "the row is flagged: its note must say what is wrong with the value as stated")

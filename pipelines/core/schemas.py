@@ -280,7 +280,8 @@ def folded_column(column):
 def canonical_cell(field: dict, value, precision: str | None = None) -> str:
     """The comparable form of a table cell (text or typed); a date is cut to its precision."""
     if field["type"] == "date":
-        day = value if isinstance(value, str) else (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+        day = (value if isinstance(value, str)
+               else (value.date() if isinstance(value, dt.datetime) else value).isoformat())
         return dt.date.fromisoformat(day[:10]).isoformat()[: _WIDTH[precision or "day"]]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -325,7 +326,7 @@ def read_table(path: Path, schema: dict):
     bad: list[tuple[int, str, str]] = []
     if checked and len(raw):
         failed = raw.select([(pl.col(n).is_not_null() & typed[n].is_null()).any().alias(n) for n in checked]).row(0)
-        for name, any_failed in zip(checked, failed):
+        for name, any_failed in zip(checked, failed, strict=True):
             if any_failed:
                 rows = raw.with_row_index("row").filter(pl.col(name).is_not_null() & typed[name].is_null())
                 bad += [(row, name, cell) for row, cell in rows.select("row", name).iter_rows()]
@@ -364,7 +365,8 @@ def pandera_schema(table: str, schema: dict):
         if "maximum" in constraints:
             checks.append(pa.Check.le(_bound(field, constraints["maximum"])))
         if "pattern" in constraints:
-            checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))  # Table Schema patterns match whole values
+            # Table Schema patterns match whole values
+            checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))
         if "minLength" in constraints:
             checks.append(pa.Check.str_length(min_value=constraints["minLength"]))
         if "maxLength" in constraints:

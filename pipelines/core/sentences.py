@@ -58,7 +58,8 @@ def reviewed_spans(text: str, source_id: str, reviewed: dict[tuple[str, int], di
     clause_ends = {a: b for start, end in sentences for a, b in split_clauses(text, start, end)}
     return sorted((start, clause_ends[start] if start not in ends or not whole_sentence(entry) else ends[start],
                    entry["reason"])
-                  for (s, start), entry in reviewed.items() if s == source_id and (start in ends or start in clause_ends))
+                  for (s, start), entry in reviewed.items()
+                  if s == source_id and (start in ends or start in clause_ends))
 
 
 def whole_sentence(entry: dict) -> bool:

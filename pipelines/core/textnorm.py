@@ -95,5 +95,5 @@ def differences(passage: str, quote: str, limit: int = 3) -> list[str]:
 
 def _describe(part: str) -> str:
     if len(part) == 1 and not part.isalnum():
-        return f"{part!r} ({unicodedata.name(part, 'U+%04X' % ord(part))})"
+        return f"{part!r} ({unicodedata.name(part, f'U+{ord(part):04X}')})"
     return repr(part if len(part) <= 40 else part[:40] + "…")

@@ -25,8 +25,8 @@ def run(config: Config) -> None:
     dot_grouped = {source_id: evidence.groups_thousands_with_dots(text) for source_id, text in texts.items()}
     problems, seen = Problems(), {}
     with batches_atomic(config.path("citations")) as located, loaded_writer(config.path("loaded_records")) as loaded:
-        for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"), config.curated_tables,
-                                           config.root, config.max_file_bytes, problems):
+        for table, records in iter_records(config.path("records_dir"), config.path("schemas_dir"),
+                                           config.curated_tables, config.root, config.max_file_bytes, problems):
             fields = fields_by_name(load_schema(config.path("schemas_dir"), table))
             for record in records:
                 loaded(record)
@@ -61,7 +61,8 @@ def locate(record, citation, texts: dict[str, str], problems: Problems) -> dict 
     offsets = find_all(texts[citation.source_id], quote)
     if not offsets:
         problems.add(where, record.record_id, "citations.quote",
-                     f"quote is not in source {citation.source_id!r} (copy it verbatim from the source): {shown(quote, 200)}"
+                     f"quote is not in source {citation.source_id!r} (copy it verbatim from the source): "
+                     f"{shown(quote, 200)}"
                      + _closest(texts[citation.source_id], quote))
         return None
     if len(offsets) > 1:

@@ -33,7 +33,8 @@ def run(config: Config) -> None:
     # Save
     write_json_atomic(config.path("conformance"), {
         "valid": report.valid, "frictionless": frictionless.__version__,
-        "tables": sum(task.type == "table" for task in report.tasks), "files": sum(task.type != "table" for task in report.tasks),
+        "tables": sum(task.type == "table" for task in report.tasks),
+        "files": sum(task.type != "table" for task in report.tasks),
         "rows": sum(task.stats.get("rows", 0) for task in report.tasks)})
 
 

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import tempfile
 from contextlib import closing
-from pathlib import Path
 
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
@@ -52,7 +51,8 @@ PORTAL_TABLES = {
         "fields": [
             {"name": "source_id", "type": "string", "description": "The source (sources.source_id).",
              "constraints": {"required": True}},
-            {"name": "text", "type": "string", "description": "The normalized text.", "constraints": {"required": True}},
+            {"name": "text", "type": "string", "description": "The normalized text.",
+             "constraints": {"required": True}},
         ],
         "primaryKey": ["source_id"], "foreignKeys": _SOURCE_KEY,
     },
@@ -207,7 +207,8 @@ def datasette_metadata(package: dict, schemas: dict, knobs: dict, database: str)
             entry["hidden"] = True  # read on the source pages, not as tables of their own
         plugins = {"provenance": {
             "titles": {f["name"]: f.get("title", f["name"]) for f in schema["fields"]},
-            "list_references": {f["name"]: {"table": f["x-list-reference"]["resource"], "separator": f["x-list-separator"]}
+            "list_references": {f["name"]: {"table": f["x-list-reference"]["resource"],
+                                            "separator": f["x-list-separator"]}
                                 for f in schema["fields"] if "x-list-reference" in f}}}
         if {"latitude", "longitude"} <= {f["name"] for f in schema["fields"]}:
             plugins["datasette-cluster-map"] = {"latitude_column": "latitude", "longitude_column": "longitude",

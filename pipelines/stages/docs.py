@@ -33,7 +33,8 @@ def data_dictionary(config: Config) -> str:
             allowed = field.get("constraints", {}).get("enum")
             description = described(field) + (f" One of: {', '.join(allowed)}." if allowed and len(allowed) <= 3
                                               and "x-codebook" not in field else "")
-            parts.append(f"| `{field['name']}` | {field['type']} | {'yes' if is_required(field) else ''} | {description} |")
+            parts.append(f"| `{field['name']}` | {field['type']} | {'yes' if is_required(field) else ''} "
+                         f"| {description} |")
         for fields, target, targets in foreign_keys(table, schema):
             parts.append(f"\nForeign key: `{', '.join(fields)}` → `{target}.{', '.join(targets)}`.")
         parts.append("")

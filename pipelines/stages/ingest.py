@@ -30,7 +30,8 @@ def run(config: Config) -> None:
     for entry in entries:
         row = _source_row(config, entry, problems)
         if row is not None:
-            texts[row["source_id"]] = normalize((config.path("sources_dir") / entry["file"]).read_text(encoding="utf-8"))
+            texts[row["source_id"]] = normalize((config.path("sources_dir") / entry["file"]).read_text(
+                encoding="utf-8"))
             row["normalized_chars"] = len(texts[row["source_id"]])
             rows.append(row)
     # a text whose entry names no file is reported above, at its entry, not here as a text without one

@@ -38,7 +38,8 @@ def run(config: Config) -> None:
     }
 
     # Save
-    write_text_atomic(config.path("citation_cff"), "# Generated from params.yaml (package) by `dvc repro`; do not edit.\n"
+    write_text_atomic(config.path("citation_cff"),
+                      "# Generated from params.yaml (package) by `dvc repro`; do not edit.\n"
                       + yaml.safe_dump(cff, sort_keys=False, allow_unicode=True, width=120))
     write_json_atomic(config.path("zenodo"), zenodo)
 

@@ -1,4 +1,5 @@
-"""Stage package: publish the validated tables and their annotations into data/ and write datapackage.json, all or nothing.
+"""Stage package: publish the validated tables and their annotations into data/ and write datapackage.json, \
+all or nothing.
 
 Nothing is published while the coverage review leaves a fact of a source undecided or a record cites a passage the
 review says holds no fact (build/coverage.json, from the coverage stage): the package keeps its promise by the build.
@@ -10,7 +11,8 @@ import shutil
 
 from ..core.annotate import write_annotations
 from ..core.config import Config, load_config
-from ..core.descriptor import ANNOTATIONS, package as package_descriptor
+from ..core.descriptor import ANNOTATIONS
+from ..core.descriptor import package as package_descriptor
 from ..core.errors import run_stage, stage_arguments
 from ..core.fileio import PLACES, read_source_rows, replace_dir_atomic, sha256_file, write_json_atomic
 from ..core.sentences import undecided
@@ -27,11 +29,13 @@ def run(config: Config) -> None:
     for table in config.all_tables:
         path = config.path("tables_dir") / f"{table}.csv"
         if not path.exists() or sha256_file(path) != validated.get(table):
-            problems.add(path.relative_to(config.root), None, None, "differs from the validated table; run validate first")
+            problems.add(path.relative_to(config.root), None, None,
+                         "differs from the validated table; run validate first")
     problems.raise_if_any("package")
     # the descriptor is written after data/ is replaced: make it once from the built tables first, so that whatever
     # can fail in it (the catalog's entries, the gazetteer's record) fails before anything is replaced
-    package_descriptor(config, config.path("tables_dir"), sources, integrity=False, gazetteer=gazetteer, with_files=False)
+    package_descriptor(config, config.path("tables_dir"), sources, integrity=False, gazetteer=gazetteer,
+                       with_files=False)
 
     # Process + save: copy tables into a staging folder that replaces data/ whole, then the descriptor
     data_dir = config.path("data_dir")

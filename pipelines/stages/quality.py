@@ -37,19 +37,20 @@ def run(config: Config) -> None:
     # Process
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from ..core import gxdocs
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)  # no tqdm in build logs
+    # no tqdm in build logs
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     docs_dir = Path(tempfile.mkdtemp(prefix="gx-docs-"))
     context.add_data_docs_site(site_name="reports", site_config=gxdocs.site_config(docs_dir))
     source = context.data_sources.add_pandas("tables")
     store = context.validation_results_store
     meta = config.params["package"]
-    run_id = RunIdentifier(run_name=f"v{meta['version']}", run_time=dt.datetime.fromisoformat(meta["created"].replace("Z", "+00:00")))
+    run_id = RunIdentifier(run_name=f"v{meta['version']}",
+                           run_time=dt.datetime.fromisoformat(meta["created"].replace("Z", "+00:00")))
     results, problems, fresh = [], Problems(), {}
     for table in config.all_tables:
         suite_expectations = list(expectations(table, schemas, config.params["quality"], config.curated_tables))
@@ -57,22 +58,26 @@ def run(config: Config) -> None:
         # the whole suite at once: add_expectation on a stored suite re-serializes the store for each one
         suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suite_expectations))
         cached = cache.get(table)
-        if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:  # same suite, same table: the same result, not rerun
+        # same suite, same table: the same result, not rerun
+        if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
             store.set(store.tuple_to_key(tuple(cached["key"])), store.deserialize(cached["result"]))
             rows = cached["rows"]
         else:
             batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("published")
-            definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
-            outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id, result_format="SUMMARY")
+            definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch,
+                                                                                    suite=suite))
+            outcome = definition.run(batch_parameters={"dataframe": frames[table]}, run_id=run_id,
+                                     result_format="SUMMARY")
             (key,) = [k for k in store.list_keys() if k.expectation_suite_identifier.name == table]
             released = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # the release's time, not the clock's
-            outcome.meta.update(validation_time=released, validation_id=fingerprint[:32])  # so that pages rebuild byte for byte
+            # so that pages rebuild byte for byte
+            outcome.meta.update(validation_time=released, validation_id=fingerprint[:32])
             outcome.meta["batch_markers"]["ge_load_time"] = released
             outcome.success = not any(gxdocs.blocks_publication(result) for result in outcome.results)
             store.set(key, outcome)
             rows = [summarize(table, result) for result in outcome.results]
-            fresh[table] = {"fingerprint": fingerprint, "key": list(store.key_to_tuple(key)), "result": store.serialize(outcome),
-                            "rows": rows}
+            fresh[table] = {"fingerprint": fingerprint, "key": list(store.key_to_tuple(key)),
+                            "result": store.serialize(outcome), "rows": rows}
         results += rows
         for row in rows:
             if row["guard"] == CORRECTNESS and not row["success"]:
@@ -179,10 +184,12 @@ def expectations(table: str, schemas: dict, knobs: dict, curated: list[str]) -> 
         if "enum" in constraints:
             add(E.ExpectColumnValuesToBeInSet(column=name, value_set=constraints["enum"]), CORRECTNESS, "schema: enum")
         if "pattern" in constraints:
-            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{constraints['pattern']})$"), CORRECTNESS, "schema: pattern")
+            add(E.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{constraints['pattern']})$"), CORRECTNESS,
+                "schema: pattern")
         if engine_types(field).numeric and ({"minimum", "maximum"} & set(constraints)):
             add(E.ExpectColumnValuesToBeBetween(column=numeric(name), min_value=constraints.get("minimum"),
-                                                max_value=constraints.get("maximum")), CORRECTNESS, "schema: minimum/maximum")
+                                                max_value=constraints.get("maximum")), CORRECTNESS,
+                "schema: minimum/maximum")
     key = primary_key(schema)
     if len(key) > 1:
         add(E.ExpectCompoundColumnsToBeUnique(column_list=key), CORRECTNESS, "schema: primary key")
@@ -200,7 +207,8 @@ def expectations(table: str, schemas: dict, knobs: dict, curated: list[str]) -> 
         low, high = knobs["row_count"][table]
         add(E.ExpectTableRowCountToBeBetween(min_value=low, max_value=high), DESCRIPTION, "expected coverage")
     for date_name, precision_name in precision_of(schema).items():
-        add(E.ExpectColumnValuesToBeInSet(column=precision_name, value_set=["day"], mostly=knobs["min_day_precision_share"]),
+        add(E.ExpectColumnValuesToBeInSet(column=precision_name, value_set=["day"],
+                                          mostly=knobs["min_day_precision_share"]),
             DESCRIPTION, f"share of {date_name} known to the day")
     for name, share in knobs["completeness"].get(table, {}).items():
         add(E.ExpectColumnValuesToNotBeNull(column=name, mostly=share), DESCRIPTION, f"completeness of {name}")

@@ -31,7 +31,8 @@ def run(config: Config) -> None:
     # Load
     package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
     schemas = {t: load_schema(config.path("schemas_dir"), t) for t in config.all_tables}
-    frames = {t: pandas_frame(read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0]) for t in config.all_tables}
+    frames = {t: pandas_frame(read_table(config.path("data_dir") / f"{t}.csv", schemas[t])[0])
+              for t in config.all_tables}
     validation = json.loads(config.path("validation").read_text(encoding="utf-8"))
     quality = json.loads(config.path("quality").read_text(encoding="utf-8"))
     coverage = json.loads(config.path("coverage").read_text(encoding="utf-8"))
@@ -81,7 +82,8 @@ def source_pages(config: Config, package: dict, frames, texts: dict[str, str], r
         source = {k: (None if pd.isna(v) else v) for k, v in source.items()}
         source_id, text = source["source_id"], texts[source["source_id"]]
         if source.get("published") is not None:
-            source["published"] = source["published"].strftime("%Y-%m-%d")[:{"day": 10, "month": 7, "year": 4}[source["published_precision"]]]
+            source["published"] = source["published"].strftime("%Y-%m-%d")[
+                :{"day": 10, "month": 7, "year": 4}[source["published_precision"]]]
         group = by_source.get(source_id)
         spans = [] if group is None else [
             passages.Span(int(a), int(b), passages.QUOTE, c, None, str(n),
@@ -89,7 +91,7 @@ def source_pages(config: Config, package: dict, frames, texts: dict[str, str], r
                           + (f" · how the value follows: {inf}" if isinstance(inf, str) else ""))
             for n, (c, r, i, f, inf, a, b) in enumerate(zip(
                 group["citation_id"], group["resource"], group["record_id"], group["field"], group["inference"],
-                group["char_start"], group["char_end"]), 1)]
+                group["char_start"], group["char_end"], strict=True), 1)]
         spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {reason}")
                   for start, end, reason in reviewed_spans(text, source_id, reviewed)]
         pages[source_id] = template.render(source=source, package_title=package["title"], style=style,
@@ -114,9 +116,11 @@ def table_overview(config: Config, frames, schemas, reports: Path) -> str:
         span = year_span(dates.min().year, dates.max().year) if len(dates) else "–"
         link = _rel(config.path("data_dir") / f"{table}.csv", reports)
         rows.append(f"<tr><td><a href=\"{link}\">{table}</a></td><td>{escape(schema['title'])}</td>"
-                    f"<td class=n>{len(frame)}</td><td class=n>{len(schema['fields'])}</td><td class=n>{share}</td><td>{span}</td></tr>")
+                    f"<td class=n>{len(frame)}</td><td class=n>{len(schema['fields'])}</td><td class=n>{share}</td>"
+                    f"<td>{span}</td></tr>")
     return ("<table><thead><tr><th>table</th><th>title</th><th>rows</th><th>columns</th>"
-            "<th>rows with &gt;1 source</th><th>date range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+            "<th>rows with &gt;1 source</th><th>date range</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
 
 
 def conflicts_section(frames, schemas) -> str:
@@ -134,7 +138,8 @@ def conflicts_section(frames, schemas) -> str:
                 + (f"<p class=inference>How the value follows: {escape(by_id.at[c, 'inference'])}</p>"
                    if isinstance(by_id.at[c, "inference"], str) else "")
                 + f"<footer><a href=\"{escape(source_page(by_id.at[c, 'source_id'], c))}\">"
-                f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}</footer></blockquote>"
+                f"{escape(by_id.at[c, 'source_id'])}</a>, chars {by_id.at[c, 'char_start']}–{by_id.at[c, 'char_end']}"
+                "</footer></blockquote>"
                 for c in row["citation_ids"].split(separator))
             kept = " <strong>(published)</strong>" if row["is_published_value"] else ""
             cells.append(f"<div class=side><h4>{escape(str(row['stated_value']))}{kept}</h4>{quotes}</div>")
@@ -157,20 +162,25 @@ def coverage_section(coverage: dict) -> str:
         rows.append(f"<tr><td><a href=\"{escape(source_page(source_id))}\">{escape(source_id)}</a></td>"
                     f"<td class=n>{c['sentences']}</td>"
                     f"<td class=n>{c['fact_bearing_sentences']}</td><td class=n>{c['fact_bearing']}</td>"
-                    f"<td class=n>{c['cited']}</td><td class=n>{c['reviewed']}</td><td class=n>{len(c['undecided'])}</td>"
+                    f"<td class=n>{c['cited']}</td><td class=n>{c['reviewed']}</td>"
+                    f"<td class=n>{len(c['undecided'])}</td>"
                     f"<td class=n>{share}</td></tr>")
-        undecided += [f"<li>{escape(source_id)} @{u['start']}: {escape(u['sentence'][:300])}</li>" for u in c["undecided"]]
-    stale = [f"<li>{escape(e['source_id'])} @{e['start']}: {escape(e['problem'])}</li>" for e in coverage["stale_reviews"]]
+        undecided += [f"<li>{escape(source_id)} @{u['start']}: {escape(u['sentence'][:300])}</li>"
+                      for u in c["undecided"]]
+    stale = [f"<li>{escape(e['source_id'])} @{e['start']}: {escape(e['problem'])}</li>"
+             for e in coverage["stale_reviews"]]
     return ("<p>Every fact the sources state is either cited by a record or reviewed in "
             "<code>sources/reviewed.yaml</code> with the reason it holds no table fact. Facts are counted, not "
             "sentences: a fact is a clause (a sentence cut at semicolons, colons and commas) that holds a checkable "
             "marker (a number, year or month, a known organization, a word such as court, law, convicted or killed), "
             "so a sentence with two facts is decided only when both are.</p>"
             "<table><thead><tr><th>source</th><th>sentences</th><th>with facts</th><th>facts</th><th>cited</th>"
-            "<th>reviewed</th><th>undecided</th><th>decided</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            "<th>reviewed</th><th>undecided</th><th>decided</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>"
             + (f"<p class=bad>Undecided facts:</p><ul>{''.join(undecided)}</ul>" if undecided
                else "<p class=ok>No fact is left undecided.</p>")
-            + (f"<p class=bad>Review entries that no longer match their sentence:</p><ul>{''.join(stale)}</ul>" if stale else ""))
+            + (f"<p class=bad>Review entries that no longer match their sentence:</p><ul>{''.join(stale)}</ul>"
+               if stale else ""))
 
 
 def validation_section(package: dict, validation: dict, quality: dict, conformance: dict) -> str:
@@ -191,9 +201,12 @@ def validation_section(package: dict, validation: dict, quality: dict, conforman
 <td>{escape(', '.join(f'{k.replace("_", " ")} ({v} failing)' for k, v in checks.items()))}</td></tr>
 <tr><td>Great Expectations {escape(quality['great_expectations'])}: correctness</td>
 <td>{_ok(all(e['success'] for e in correct))} {sum(e['success'] for e in correct)}/{len(correct)}</td>
-<td>expectations derived from the Table Schemas, plus foreign keys and cited records existing; a failure stops the build</td></tr>
-<tr><td>Frictionless {escape(conformance['frictionless'])}: the published package</td><td>{_ok(conformance['valid'])}</td>
-<td>frictionless validate of datapackage.json: {conformance['tables']} tables, {conformance['rows']:,} rows read row by row
+<td>expectations derived from the Table Schemas, plus foreign keys and cited records existing; \
+a failure stops the build</td></tr>
+<tr><td>Frictionless {escape(conformance['frictionless'])}: the published package</td>\
+<td>{_ok(conformance['valid'])}</td>
+<td>frictionless validate of datapackage.json: {conformance['tables']} tables, {conformance['rows']:,} \
+rows read row by row
 with types, constraints, primary and foreign keys, bytes and hash</td></tr>
 <tr><td>Great Expectations: description</td><td>{sum(e['success'] for e in described)}/{len(described)} met</td>
 <td>coverage, share of day-precision dates, completeness; reported, never blocking</td></tr>
@@ -207,11 +220,14 @@ def _head(package: dict) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(package['title'])} — overview</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fff}}
-main{{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}} h1{{font-size:1.6rem}} h2{{border-bottom:2px solid #eee;margin-top:2rem}}
-table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}}
+main{{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}} h1{{font-size:1.6rem}} \
+h2{{border-bottom:2px solid #eee;margin-top:2rem}}
+table{{border-collapse:collapse;width:100%}} \
+td,th{{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}}
 td.n{{text-align:right}} th{{background:#f6f6f6}} .sides{{display:flex;gap:1rem;flex-wrap:wrap}}
 .side{{flex:1 1 300px;border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}} .side h4{{margin:.2rem 0}}
-blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} footer{{font-size:.85em;color:#555}} .inference{{font-size:.9em;color:#8a4b00;margin:.2rem 0}}
+blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;background:#fafafa}} \
+footer{{font-size:.85em;color:#555}} .inference{{font-size:.9em;color:#8a4b00;margin:.2rem 0}}
 .note,.caption{{color:#555;font-size:.9em}} .ok{{color:#137333;font-weight:bold}} .bad{{color:#b3261e;font-weight:bold}}
 figure.chart{{margin:0}} figure.chart svg{{max-width:100%;height:auto}} article{{margin-bottom:1.2rem}}
 </style></head><body><main>

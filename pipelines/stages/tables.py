@@ -1,7 +1,8 @@
 """Stage tables: turn records, located citations and the source catalog into every table (not yet published).
 
 Columns a schema marks "x-derived" are not curated: their cells are derived here (the coordinates of places, by
-pipelines/core/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept beside
+pipelines/core/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept \
+beside
 the tables (places.json) for the package stage to name the gazetteer."""
 from __future__ import annotations
 
@@ -10,11 +11,29 @@ from collections import defaultdict
 from ..core import geocode
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
-from ..core.fileio import (LOCATIONS, PLACES, bulk_objects, read_batches, read_source_rows, replace_dir_atomic,
-                           write_csv, write_json_atomic)
+from ..core.fileio import (
+    LOCATIONS,
+    PLACES,
+    bulk_objects,
+    read_batches,
+    read_source_rows,
+    replace_dir_atomic,
+    write_csv,
+    write_json_atomic,
+)
 from ..core.records import REASONS, Record, read_loaded
-from ..core.schemas import (canonical, canonical_cell, cell_value, compatible, fields_by_name, list_separator,
-                            load_schema, parse_partial_date, precision_of, primary_key)
+from ..core.schemas import (
+    canonical,
+    canonical_cell,
+    cell_value,
+    compatible,
+    fields_by_name,
+    list_separator,
+    load_schema,
+    parse_partial_date,
+    precision_of,
+    primary_key,
+)
 
 
 def run(config: Config) -> None:
@@ -23,7 +42,8 @@ def run(config: Config) -> None:
     sources = read_source_rows(config.path("ingested_dir"))
     with bulk_objects():
         citations = list(read_batches(config.path("citations")))
-    records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()  # citations.jsonl has them
+    # citations.jsonl has them
+    records, problems = read_loaded(config.path("loaded_records"), with_citations=False), Problems()
 
     # Process
     locations = {"citations": {c["citation_id"]: c.pop("where") for c in citations}}

@@ -100,7 +100,8 @@ class LocatedProblems(Problems):
         super().add(where, record, field, message)
 
 
-COLUMN_CHECKS = {"column_in_dataframe": "the table has no such column", "column_in_schema": "the schema has no such field",
+COLUMN_CHECKS = {"column_in_dataframe": "the table has no such column",
+                 "column_in_schema": "the schema has no such field",
                  "column_ordered": "the column is out of order"}
 
 

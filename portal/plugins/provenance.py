@@ -101,7 +101,8 @@ async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
         "select char_start, char_end, citation_id, resource, record_id, field from citations where source_id = ? "
         "order by char_start, char_end desc, citation_id", [source_id])).rows
     sentences = (await db.execute('select start, "end" from source_sentences where source_id = ?', [source_id])).rows
-    reviews = (await db.execute('select start, "end", reason from source_reviews where source_id = ?', [source_id])).rows
+    reviews = (await db.execute('select start, "end", reason from source_reviews where source_id = ?',
+                                [source_id])).rows
     spans = [passages.Span(start, end, passages.QUOTE, citation_id, None, "", "", (number, resource, record_id, field))
              for number, (start, end, citation_id, resource, record_id, field) in enumerate(citations, 1)]
     spans += [passages.Span(start, end, passages.REVIEWED, title=f"Reviewed, no table fact: {review}")
@@ -195,6 +196,7 @@ def render_cell(row, value, column, table, database, datasette):
                  .get("list_references", {}).get(column))
     if not reference:
         return Markup(f'<div class="cell">{escape(value)}</div>') if len(value) > CLIPPED else None
-    links = [f'<a href="{escape(datasette.urls.row(database, reference["table"], tilde_encode(item)))}">{escape(item)}</a>'
+    links = [f'<a href="{escape(datasette.urls.row(database, reference["table"], tilde_encode(item)))}">'
+             f'{escape(item)}</a>'
              for item in value.split(reference["separator"])]
     return Markup(", ".join(links))

@@ -17,8 +17,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.core.browser import free_port
 from solr_stub import serve as serve_solr
+
+from pipelines.core.browser import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CKAN = ROOT / ".ckan-venv" / "bin" / "ckan"

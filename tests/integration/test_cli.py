@@ -1,4 +1,5 @@
-"""The command line: `--help` of every command and stage only helps, `make help` lists the targets, usage errors exit 2."""
+"""The command line: `--help` of every command and stage only helps, `make help` lists the targets, usage errors
+exit 2."""
 from __future__ import annotations
 
 import re
@@ -7,8 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import ROOT, command, copy_project, env, tree
+
 from pipelines.__main__ import COMMANDS, source_of
 from pipelines.core.config import load_config
 from pipelines.stages.docs import END, documents
@@ -24,7 +25,10 @@ def project(tmp_path_factory):
     for name in ("README.md", "docs", "Makefile", "bench", "tests/conftest.py"):
         source = ROOT / name
         (project / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source, project / name, dirs_exist_ok=True) if source.is_dir() else shutil.copy2(source, project / name)
+        if source.is_dir():
+            shutil.copytree(source, project / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, project / name)
     dictionary = load_config(project).path("data_dictionary")
     dictionary.write_text(dictionary.read_text(encoding="utf-8").replace(END, f"stale\n{END}"), encoding="utf-8")
     return project
@@ -43,7 +47,8 @@ def help_of(project, *args: str) -> subprocess.CompletedProcess:
 def test_in_the_copy_docs_would_rewrite_the_data_dictionary(project):
     """So that the tree comparison would catch `docs --help` running docs."""
     config = load_config(project)
-    assert documents(config)[config.path("data_dictionary")] != config.path("data_dictionary").read_text(encoding="utf-8")
+    dictionary = config.path("data_dictionary")
+    assert documents(config)[dictionary] != dictionary.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -68,7 +73,8 @@ def test_the_entry_point_lists_every_available_command(project):
     assert ("release" in AVAILABLE) == (ROOT / "pipelines" / "commands" / "release.py").exists()
 
 
-@pytest.mark.parametrize("args", [[], ["no-such-command"], ["check", "--no-such-option"], ["pipelines.stages.validate", "x"]],
+@pytest.mark.parametrize("args", [[], ["no-such-command"], ["check", "--no-such-option"],
+                                  ["pipelines.stages.validate", "x"]],
                          ids=["no command", "unknown command", "unknown option", "stage argument"])
 def test_usage_errors_exit_2_and_change_nothing(project, args):
     before = tree(project)

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import yaml
-
 from conftest import command, copy_project, dvc, env, git_init, run_stages, snapshot, tree
 
 STAGES = ["ingest", "cite", "tables"]
@@ -29,12 +28,13 @@ def test_every_fact_of_the_sources_has_a_decision(tmp_path):
 def test_a_new_source_sentence_that_nothing_cites_is_caught(tmp_path):
     project = copy_project(tmp_path / "project")
     source = project / "sources" / "edm-miranshah-2005.txt"
-    source.write_text(source.read_text(encoding="utf-8") + "\nIn 2019 a court in Almaty sentenced three men to 12 years.\n",
-                      encoding="utf-8")
+    source.write_text(source.read_text(encoding="utf-8")
+                      + "\nIn 2019 a court in Almaty sentenced three men to 12 years.\n", encoding="utf-8")
     catalog = project / "sources" / "catalog.yaml"
     entries = yaml.safe_load(catalog.read_text(encoding="utf-8"))
     old = next(e["sha256"] for e in entries if e["source_id"] == "edm-miranshah-2005")
-    catalog.write_text(catalog.read_text(encoding="utf-8").replace(old, hashlib.sha256(source.read_bytes()).hexdigest()),
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace(old,
+                                                                   hashlib.sha256(source.read_bytes()).hexdigest()),
                        encoding="utf-8")
     assert run_stages(project, STAGES, in_process=True).returncode == 0
     result = coverage_check(project)

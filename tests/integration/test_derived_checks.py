@@ -15,8 +15,8 @@ import sys
 
 import frictionless
 import pytest
-
 from conftest import env
+
 from pipelines.core.config import load_config
 from pipelines.core.descriptor import package as package_descriptor
 from pipelines.core.schemas import load_schema, primary_key
@@ -91,9 +91,11 @@ def derived_findings(project) -> tuple[set[tuple[str, str, str]], str]:
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     found = set()
     for line in result.stderr.splitlines():
-        match = re.match(r"\s+- (?P<where>.*?), record '(?P<record>[^']*)', field '(?P<field>[^']*)': (?P<what>.*)", line)
+        match = re.match(r"\s+- (?P<where>.*?), record '(?P<record>[^']*)', field '(?P<field>[^']*)': "
+                         r"(?P<what>.*)", line)
         if match and not match["what"].startswith("frictionless "):
-            table = re.search(r"\((\w+)\)$", match["where"]) or re.search(r"records/(\w+)\.yaml|^(\w+)$", match["where"])
+            table = (re.search(r"\((\w+)\)$", match["where"])
+                     or re.search(r"records/(\w+)\.yaml|^(\w+)$", match["where"]))
             found.add((next(g for g in table.groups() if g), match["record"], match["field"]))
     return found, result.stderr
 

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, env
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```(sh|python)\n(.*?)```", re.S)
-NO_SIDE_EFFECTS_HERE = {"portal", "publish", "pipelines.commands.publish", "pipelines.commands.portal"}  # a server, a remote portal
+# a server, a remote portal
+NO_SIDE_EFFECTS_HERE = {"portal", "publish", "pipelines.commands.publish", "pipelines.commands.portal"}
 
 
 def documented() -> list[tuple[str, str, str]]:
@@ -77,8 +77,9 @@ def test_a_documented_command_runs_as_written(clone, document, kind, line):
             words = ["make", "-n", *words[1:]]
         elif words[:1] == ["source"]:  # the environment `make build` creates: the one these tests run in
             words = ["test", "-e", str(ROOT / words[-1])]
-        elif words[:1] == ["python"] and (words[2:3] or [""])[0] in NO_SIDE_EFFECTS_HERE | {"pipelines.commands.publish"} or \
-                (words[:3] == ["python", "-m", "pipelines"] and words[3:4] and words[3] in NO_SIDE_EFFECTS_HERE):
+        elif (words[:1] == ["python"]
+              and (words[2:3] or [""])[0] in NO_SIDE_EFFECTS_HERE | {"pipelines.commands.publish"}
+              or (words[:3] == ["python", "-m", "pipelines"] and words[3:4] and words[3] in NO_SIDE_EFFECTS_HERE)):
             words = [*words[: 4 if words[2] == "pipelines" else 3], "--help"]
         if words[:1] == ["python"]:
             words[0] = sys.executable

@@ -113,7 +113,8 @@ def test_unknown_column_and_derived_precision(mini):
         rs[0]["killed_total"] = 3
         rs[0]["date_precision"] = "day"
     edit_records(mini, "attacks", change)
-    fails_leaving_outputs(mini, "field 'killed_total': unknown column", "field 'date_precision': is derived from 'date'")
+    fails_leaving_outputs(mini, "field 'killed_total': unknown column",
+                          "field 'date_precision': is derived from 'date'")
 
 
 def test_record_without_citations(mini):
@@ -146,7 +147,8 @@ def test_period_that_ends_before_it_starts(mini):
 def test_duplicate_under_another_id(mini):
     def change(rs):
         rs.append({**rs[0], "agreement_id": "agr-sco-convention-copy"})
-        rs[-1]["citations"] = [{"source_id": "cabar-trofimov", "quote": "Shanghai Convention on Combating Terrorism, Separatism and Extremism"}]
+        rs[-1]["citations"] = [{"source_id": "cabar-trofimov",
+                                "quote": "Shanghai Convention on Combating Terrorism, Separatism and Extremism"}]
         rs[-1]["citations"] += [c for c in rs[0]["citations"] if c.get("field") == "signed"]  # its date is cited too
     edit_records(mini, "agreements", change)
     fails_leaving_outputs(mini, "no_duplicates_under_another_id", "agr-sco-convention-copy")
@@ -179,7 +181,8 @@ def test_the_same_key_twice_in_one_record(mini):
 def test_a_control_character_in_a_value(mini):
     replace_in_records(mini, "attacks", "summary: Attack on two gun shops", 'summary: "Attack on two\\0 gun shops')
     replace_in_records(mini, "attacks", "military unit in Aktobe.\n", 'military unit in Aktobe."\n')
-    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'summary'", "U\\+0000 \\(NULL\\)")
+    fails_leaving_outputs(mini, r"records/attacks.yaml:\d+", "attack-2016-aktobe", "field 'summary'",
+                          "U\\+0000 \\(NULL\\)")
 
 
 @pytest.mark.parametrize("value", ["=HYPERLINK(\"http://example.org\")", "+1+1", "@SUM(A1)", "-2+3"])
@@ -235,7 +238,8 @@ def test_a_broken_quote_shows_the_closest_passage_and_what_differs(mini):
 
 def test_a_missing_space_is_named(mini):
     quote = "Three servicemen and five civilians were killed in the attacks"
-    edit_records(mini, "attacks", lambda rs: rs[0]["citations"][0].update(quote=quote.replace("were killed", "werekilled")))
+    edit_records(mini, "attacks",
+                 lambda rs: rs[0]["citations"][0].update(quote=quote.replace("were killed", "werekilled")))
     fails_leaving_outputs(mini, "citations.quote", "the source has 'were killed' where the quote has 'werekilled'")
 
 
@@ -280,7 +284,8 @@ def test_a_statistic_without_date_or_period(mini):
 
 
 def test_a_dangling_id_inside_a_list_column(mini):
-    edit_records(mini, "prosecutions", lambda rs: rs[0].update(provision_ids=["prov-cc-art-233-3", "prov-no-such-article"]))
+    edit_records(mini, "prosecutions",
+                 lambda rs: rs[0].update(provision_ids=["prov-cc-art-233-3", "prov-no-such-article"]))
     fails_leaving_outputs(mini, r"records/prosecutions.yaml:\d+", "case-2014-ekibastuz", "field 'provision_ids'",
                           "list_references_exist", "'prov-no-such-article' is not a legal_provisions.provision_id")
 
@@ -293,13 +298,15 @@ def test_more_defendants_named_than_tried(mini):
 def test_a_successor_in_the_same_act(mini):
     edit_records(mini, "legal_provisions", lambda rs: next(r for r in rs if r["provision_id"] == "prov-cc2014-art-258")
                  .update(law_id="law-undated-criminal-code"))
-    fails_leaving_outputs(mini, "prov-cc-art-233-3", "field 'successor_provision_id'", "the successor belongs to the same act")
+    fails_leaving_outputs(mini, "prov-cc-art-233-3", "field 'successor_provision_id'",
+                          "the successor belongs to the same act")
 
 
 def test_the_source_catalog_is_read_as_strictly_as_a_record_file(mini):
     path = mini / "sources" / "catalog.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("  title: Can Kazakhstan", "  language: ru\n  title: Can Kazakhstan", 1), encoding="utf-8")
+    path.write_text(text.replace("  title: Can Kazakhstan", "  language: ru\n  title: Can Kazakhstan", 1),
+                    encoding="utf-8")
     fails_leaving_outputs(mini, r"catalog.yaml:\d+", "field 'language'", "appears twice in one mapping")
 
 
@@ -310,7 +317,8 @@ def test_a_failed_cite_leaves_the_files_between_stages_as_they_were(mini):
     between = [config.path("citations"), config.path("loaded_records")]
     before = [path.read_bytes() for path in between]
     path = mini / "records" / "laws.yaml"  # laws is read after organizations: their rows were already written
-    path.write_text(path.read_text(encoding="utf-8").replace("quote: ", "quote: Not in any source ", 1), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("quote: ", "quote: Not in any source ", 1),
+                    encoding="utf-8")
     result = run_stages(mini, ["cite"], in_process=True)
     assert result.returncode == 1 and "records/laws.yaml:" in result.stderr, result.stderr
     assert [path.read_bytes() for path in between] == before

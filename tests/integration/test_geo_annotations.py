@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import FIXTURE_RECORDS, chromium_dom, run_stages
+
+from pipelines.commands.portal import running_server
+from pipelines.core.browser import free_port
 from pipelines.core.config import load_config
 from pipelines.core.fileio import read_texts
-from pipelines.core.browser import free_port
-from pipelines.commands.portal import running_server
 from pipelines.core.schemas import derived_fields, load_schema
 
 ANNO = "http://www.w3.org/ns/anno.jsonld"
@@ -81,7 +81,8 @@ def test_a_citation_of_a_derived_column_fails_validation(built, tmp_path):
     path = project / "build" / "tables" / "citations.csv"
     table = path.read_text(encoding="utf-8")
     row = next(line for line in table.splitlines() if ",attacks,attack-2009-uralsk,," in line)
-    path.write_text(table.replace(row, row.replace(",attacks,attack-2009-uralsk,,", ",attacks,attack-2009-uralsk,latitude,")),
+    path.write_text(table.replace(row, row.replace(",attacks,attack-2009-uralsk,,",
+                                                   ",attacks,attack-2009-uralsk,latitude,")),
                     encoding="utf-8")
     result = run_stages(project, ["validate"], in_process=True)
     assert result.returncode != 0
@@ -94,7 +95,8 @@ def test_an_unknown_city_is_a_warning_kept_in_the_build_not_a_guess(built, tmp_p
     path.write_text(path.read_text(encoding="utf-8").replace("city: Uralsk", "city: Nowhere-on-Ural"), encoding="utf-8")
     result = run_stages(project, ["cite", "tables"], in_process=True)
     assert result.returncode == 0, result.stderr
-    assert "geocode warning: records/attacks.yaml:" in result.stderr and "'Nowhere-on-Ural' is not a place of KZ" in result.stderr
+    assert ("geocode warning: records/attacks.yaml:" in result.stderr
+            and "'Nowhere-on-Ural' is not a place of KZ" in result.stderr)
     places = json.loads((project / "build" / "tables" / "places.json").read_text(encoding="utf-8"))
     assert [w["record"] for w in places["warnings"]] == ["attack-2009-uralsk"]
     assert "attack-2009-uralsk" not in places["cells"]["attacks"]

@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, copy_project, run_stages
+
 from pipelines.core.config import load_config
 from pipelines.core.schemas import primary_key
 
@@ -43,7 +43,8 @@ def canonical(kind: str, value):
     if kind == "number":
         return float(value) if not isinstance(value, Decimal) else float(value)
     if kind == "boolean":
-        return value if isinstance(value, bool) else {"true": True, "false": False, "1": True, "0": False}[str(value).lower()]
+        return (value if isinstance(value, bool)
+                else {"true": True, "false": False, "1": True, "0": False}[str(value).lower()])
     return str(value)
 
 
@@ -63,7 +64,8 @@ def assert_same_tables(client: str, got: dict[str, list[dict]], reference: dict[
     for table in TABLES:
         rows = rows_by_key(table, got[table])
         if len(got[table]) != len(reference[table]) or rows.keys() != reference[table].keys():
-            differences.append(f"{table}: {len(got[table])} rows, keys differ by {sorted(rows.keys() ^ reference[table].keys())[:3]}")
+            differences.append(f"{table}: {len(got[table])} rows, keys differ by "
+                               f"{sorted(rows.keys() ^ reference[table].keys())[:3]}")
             continue
         for key, expected in reference[table].items():
             for name, value in expected.items():
@@ -101,8 +103,9 @@ def test_frictionless_v5_finds_every_foreign_key():
 
 @pytest.mark.other_clients
 def test_datapackage_v1_python(reference):
-    result = subprocess.run([str(ROOT / ".interop-venv" / "bin" / "python"), str(ROOT / "tests" / "interop" / "read_v1.py"),
-                             str(ROOT / "datapackage.json")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([str(ROOT / ".interop-venv" / "bin" / "python"),
+                             str(ROOT / "tests" / "interop" / "read_v1.py"), str(ROOT / "datapackage.json")],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["foreign_keys"] == {t: "ok" for t in TABLES}
@@ -112,7 +115,8 @@ def test_datapackage_v1_python(reference):
 @pytest.mark.other_clients
 def test_datapackage_node(reference):
     script = ROOT / "tests" / "interop" / "node" / "read.js"
-    result = subprocess.run(["node", str(script), str(ROOT / "datapackage.json")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(["node", str(script), str(ROOT / "datapackage.json")], capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["foreign_keys"] == {t: "ok" for t in TABLES}
@@ -141,7 +145,7 @@ def test_duckdb(reference, detect):
             options = {} if detect else {"delimiter": dialect["delimiter"], "quotechar": dialect["quoteChar"],
                                          "escapechar": dialect["quoteChar"], "header": dialect["header"]}
             relation = db.read_csv(str(PATHS[table]), **options)
-            tables[table] = [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+            tables[table] = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     assert_same_tables(f"DuckDB ({'own detection' if detect else 'declared dialect'})", tables, reference)
 
 

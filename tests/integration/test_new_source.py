@@ -7,8 +7,8 @@ import csv
 import urllib.request
 
 import yaml
-
 from conftest import command, git_init
+
 from pipelines.commands.portal import running_server
 from pipelines.core.browser import free_port
 from pipelines.core.config import load_config

@@ -16,7 +16,6 @@ from pathlib import Path
 import frictionless
 import pytest
 import yaml
-
 from conftest import ROOT, command, copy_project, dvc, env, snapshot, tree
 
 
@@ -74,7 +73,8 @@ def test_checks_between_edits_run_up_to_validate_and_coverage_and_publish_nothin
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace("summary: ", "summary: Checked, ", 1), encoding="utf-8")
     result = command(project, "check")
-    summarized(result, "nothing published", "Differences from the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
+    summarized(result, "nothing published",
+               "Differences from the last build:\n  attacks: 0 added, 1 changed, 0 removed\n")
     # coverage reruns only when the citations changed (this edit keeps every quote and line)
     assert {"cite", "tables", "validate"} <= ran(result) <= {"cite", "tables", "validate", "coverage"}, result.stdout
     assert snapshot(project) == before
@@ -120,7 +120,8 @@ def test_a_failed_check_leaves_every_file_as_it_was_where_dvc_alone_rewrites_dvc
 def test_failed_repro_leaves_published_files_untouched(project):
     before = snapshot(project)
     path = project / "records" / "laws.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("act_type: law\n", "act_type: statute\n", 1), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("act_type: law\n", "act_type: statute\n", 1),
+                    encoding="utf-8")
     files = tree(project)
     result = command(project, "build")
     assert result.returncode == 1
@@ -149,7 +150,8 @@ def test_the_published_package_is_valid_with_foreign_keys():
 
 def test_descriptor_metadata_and_integrity():
     descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-    for key in ("name", "title", "description", "version", "licenses", "sources", "contributors", "keywords", "created"):
+    for key in ("name", "title", "description", "version", "licenses", "sources", "contributors", "keywords",
+                "created"):
         assert descriptor.get(key), key
     assert re.fullmatch(r"\d+\.\d+\.\d+", descriptor["version"])
     assert descriptor["licenses"][0]["name"] == "CC-BY-4.0"
@@ -243,7 +245,8 @@ def test_the_import_follower_sees_every_form_of_import(tmp_path):
     found = {p.relative_to(ROOT).as_posix() for p in imported_modules(stages / "quality.py")}
     assert "pipelines/core/gxdocs.py" in found  # imported inside a function
     shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
-    for line in ("from ..core import no_such_module", "from ..no_such_package.x import y", "import pipelines.core.nothing"):
+    for line in ("from ..core import no_such_module", "from ..no_such_package.x import y",
+                 "import pipelines.core.nothing"):
         broken = tmp_path / "pipelines" / "stages" / "broken.py"
         broken.write_text(f"def f():\n    {line}\n", encoding="utf-8")
         with pytest.raises(AssertionError, match="no module of the project"):

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, chromium_dom, env, run_stages
+from test_reports import OUTPUT
+
+from pipelines.commands.portal import running_server
+from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
 from pipelines.core.config import load_config
 from pipelines.core.schemas import codebooks, load_schema
-from pipelines.core.browser import HEADLESS_CHROMIUM, free_port
-from pipelines.commands.portal import running_server
-from test_reports import OUTPUT
 
 DATABASE = yaml.safe_load((ROOT / "params.yaml").read_text())["portal"]["database"]
 CURATED = load_config(ROOT).curated_tables
@@ -46,7 +46,8 @@ def portal(project) -> Path:
 @pytest.fixture(scope="module")
 def datasette(project, tmp_path_factory):
     log = tmp_path_factory.mktemp("datasette") / "datasette.log"
-    with open(log, "w") as out, running_server(load_config(project), free_port(), stdout=out, stderr=subprocess.STDOUT) as base:
+    with (open(log, "w") as out,
+          running_server(load_config(project), free_port(), stdout=out, stderr=subprocess.STDOUT) as base):
         yield f"{base}/{Path(DATABASE).stem}"
 
 
@@ -63,13 +64,15 @@ def get(url: str) -> dict:
 def test_database_has_keys_foreign_keys_and_full_text(portal):
     with sqlite3.connect(portal / DATABASE) as db:
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert db.execute("SELECT count(*) FROM source_sentences_fts WHERE source_sentences_fts MATCH 'Tablighi'").fetchone()[0] >= 3
+        assert db.execute("SELECT count(*) FROM source_sentences_fts "
+                          "WHERE source_sentences_fts MATCH 'Tablighi'").fetchone()[0] >= 3
         pk = [r[1] for r in db.execute("PRAGMA table_info(conflicts)") if r[5]]
         assert pk == ["resource", "record_id", "field", "stated_value"]
         fks = {(r[3], r[2], r[4]) for r in db.execute("PRAGMA foreign_key_list(court_bans)")}
         assert fks == {("org_id", "organizations", "org_id"), ("court_org_id", "organizations", "org_id")}
         assert db.execute("SELECT count(*) FROM attacks_fts WHERE attacks_fts MATCH 'Aktobe'").fetchone()[0] >= 2
-        assert db.execute("SELECT typeof(killed) FROM attacks WHERE attack_id = 'attack-2016-aktobe'").fetchone() == ("integer",)
+        assert db.execute("SELECT typeof(killed) FROM attacks "
+                          "WHERE attack_id = 'attack-2016-aktobe'").fetchone() == ("integer",)
 
 
 def test_table_json(project, datasette):
@@ -93,10 +96,13 @@ def test_foreign_keys_show_labels(datasette):
 
 
 def test_the_0_2_0_tables_show_labels_and_search_their_free_text(datasette):
-    case = get(f"{datasette}/prosecutions.json?_shape=objects&_labels=on&case_id__exact=case-2016-almaty-kulikbayev")["rows"][0]
+    case = get(f"{datasette}/prosecutions.json?_shape=objects&_labels=on"
+               "&case_id__exact=case-2016-almaty-kulikbayev")["rows"][0]
     assert case["court_org_id"]["value"] == "court-almaty-tribunal" and case["court_org_id"]["label"]
-    provision = get(f"{datasette}/legal_provisions.json?_shape=objects&_labels=on&provision_id__exact=prov-cc-art-233-3")["rows"][0]
-    assert provision["law_id"]["label"].startswith("Criminal Code") and provision["successor_provision_id"]["label"] == "258"
+    provision = get(f"{datasette}/legal_provisions.json?_shape=objects&_labels=on"
+                    "&provision_id__exact=prov-cc-art-233-3")["rows"][0]
+    assert (provision["law_id"]["label"].startswith("Criminal Code")
+            and provision["successor_provision_id"]["label"] == "258")
     found = get(f"{datasette}/statistics.json?_shape=objects&_search=Islamic")["rows"]
     assert found and all(r["indicator"] for r in found)
     assert get(f"{datasette}/prosecutions.json?_shape=objects&_search=Ekibastuz")["rows"]
@@ -115,13 +121,15 @@ def test_metadata_from_the_package(project, datasette):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("table", ["attacks", "court_bans", "conflicts", "statistics", "prosecutions", "legal_provisions"])
+@pytest.mark.parametrize("table", ["attacks", "court_bans", "conflicts", "statistics", "prosecutions",
+                                   "legal_provisions"])
 def test_table_page_in_chromium(datasette, table, tmp_path):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shot = OUTPUT / f"portal__{table}.png"
     shot.unlink(missing_ok=True)
     result = subprocess.run(
-        [*HEADLESS_CHROMIUM, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1400", f"--screenshot={shot}", f"{datasette}/{table}"],
+        [*HEADLESS_CHROMIUM, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1400",
+         f"--screenshot={shot}", f"{datasette}/{table}"],
         capture_output=True, text=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000, result.stderr[-400:]
 
@@ -170,7 +178,8 @@ def test_a_record_page_shows_every_cited_field_with_its_quote_its_source_and_a_l
     assert any(c["field"] for c in citations)
     for citation in citations:
         where = _section(page, f"field-{citation['field']}" if citation["field"] else "record-citations")
-        assert f'<mark class="quote">{text_of(citation["quote"])}</mark>' in where, (citation["citation_id"], where[:2000])
+        assert f'<mark class="quote">{text_of(citation["quote"])}</mark>' in where, (citation["citation_id"],
+                                                                                     where[:2000])
         assert text_of(citation["title"]) in where
         link = re.search(rf'href="([^"]*/sources/{citation["source_id"]}#{citation["citation_id"]})"', where)
         assert link, f"no link to the quote's place for {citation['citation_id']}"
@@ -194,7 +203,8 @@ def test_a_source_page_has_an_anchor_on_every_citation_and_marks_the_reviewed_se
 def test_the_search_finds_a_record_by_its_name_and_a_source_passage_by_a_phrase(portal, datasette):
     base = datasette.rsplit("/", 1)[0]
     page = chromium_dom(f"{base}/-/search?q={urllib.parse.quote('Tablighi Jamaat')}")
-    assert re.search(r'<a class="hit" href="[^"]*/organizations/tablighi-jamaat">Tablighi Jamaat</a>', page), page[-3000:]
+    assert re.search(r'<a class="hit" href="[^"]*/organizations/tablighi-jamaat">Tablighi Jamaat</a>',
+                     page), page[-3000:]
     sentence = _rows(portal, "SELECT source_id, start, sentence FROM source_sentences WHERE review IS NOT NULL "
                              "ORDER BY length(sentence) DESC LIMIT 1")[0]
     phrase = " ".join(re.findall(r"[A-Za-z]{4,}", sentence["sentence"])[3:7])
@@ -256,7 +266,8 @@ def test_make_portal_leaves_nothing_listening_when_stopped(project, stop):
     port = free_port()
     # -f: this checkout's Makefile, run in the project; -o build: the project is built already (the fixture);
     # BIN: the test's own environment
-    make = subprocess.Popen(["make", "-f", str(ROOT / "Makefile"), "-o", "build", "portal", f"BIN={Path(sys.executable).parent}"],
+    make = subprocess.Popen(["make", "-f", str(ROOT / "Makefile"), "-o", "build", "portal",
+                             f"BIN={Path(sys.executable).parent}"],
                             cwd=project,
                             env={**env(), "PORT": str(port)}, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -298,7 +309,8 @@ def test_a_stale_review_entry_stops_the_stage_and_leaves_its_outputs_as_they_wer
     result = run_stages(mini, [stage])
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{stage} failed" in result.stderr and "sources/reviewed.yaml:" in result.stderr
-    assert f"record '{entries[0]['source_id']}@{entries[0]['start']}'" in result.stderr and "field 'begins'" in result.stderr
+    assert (f"record '{entries[0]['source_id']}@{entries[0]['start']}'" in result.stderr
+            and "field 'begins'" in result.stderr)
     assert {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} == before
 
 
@@ -309,7 +321,8 @@ def test_every_source_is_marked_at_start_up_before_any_request(project, portal):
 
     from datasette.app import Datasette
 
-    spec = importlib.util.spec_from_file_location("provenance_under_test", project / "portal" / "plugins" / "provenance.py")
+    spec = importlib.util.spec_from_file_location("provenance_under_test",
+                                                  project / "portal" / "plugins" / "provenance.py")
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
     database = portal / DATABASE

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, STAGES, copy_project, env, run_stages
 
 sys.path.insert(0, str(ROOT / "tests" / "ckan"))
-import service  # noqa: E402
+import service
 
 pytestmark = pytest.mark.ckan
 
@@ -39,7 +38,8 @@ def build_and_release(project: Path) -> Path:
     """Every stage, the portal's database and `make release`'s command, in a copy of the project."""
     built = run_stages(project, [*STAGES, "database"])
     assert built.returncode == 0, built.stderr
-    released = subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(), capture_output=True, text=True)
+    released = subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(),
+                              capture_output=True, text=True)
     assert released.returncode == 0, released.stderr
     return project
 
@@ -52,18 +52,21 @@ def project(tmp_path_factory) -> Path:
 
 def release_sums(project: Path) -> dict[str, str]:
     (sums,) = (project / "dist").glob("*/SHA256SUMS")
-    return {path: digest for digest, path in (line.split("  ", 1) for line in sums.read_text(encoding="utf-8").splitlines())}
+    return {path: digest
+            for digest, path in (line.split("  ", 1) for line in sums.read_text(encoding="utf-8").splitlines())}
 
 
 def publish(project: Path, portal, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "CKAN_API_TOKEN": portal.token if token is None else token}
-    return subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url, "--org", portal.org, *args],
+    return subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url, "--org", portal.org,
+                           *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
 def action(portal, name: str, **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    request = urllib.request.Request(f"{portal.url}/api/3/action/{name}?{query}", headers={"Authorization": portal.token})
+    request = urllib.request.Request(f"{portal.url}/api/3/action/{name}?{query}",
+                                     headers={"Authorization": portal.token})
     try:
         return json.load(urllib.request.urlopen(request, timeout=30))["result"]
     except urllib.error.HTTPError as error:
@@ -94,7 +97,8 @@ def test_wrong_token_is_refused_clearly_and_changes_nothing(portal, project):
 
 def test_unreachable_portal(portal, project):
     env = {**os.environ, "CKAN_API_TOKEN": portal.token}
-    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", "http://127.0.0.1:9", "--org", portal.org],
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", "http://127.0.0.1:9",
+                             "--org", portal.org],
                             cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 4 and "cannot reach the portal at http://127.0.0.1:9" in result.stderr
     no_token_in(result, portal)
@@ -102,7 +106,8 @@ def test_unreachable_portal(portal, project):
 
 def test_rejected_payload(portal, project):
     env = {**os.environ, "CKAN_API_TOKEN": portal.token}
-    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url, "--org", "no-such-org"],
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.publish", "--url", portal.url,
+                             "--org", "no-such-org"],
                             cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 5 and "rejected the payload" in result.stderr
     assert action(portal, "package_show", id=NAME) is None
@@ -124,16 +129,20 @@ def test_publish_round_trips_resources_and_schemas(portal, project):
     for resource in package["resources"]:
         remote = by_name[resource["name"]]
         if resource.get("type") == "table":  # the annotations file has neither
-            assert json.loads(remote["schema"]) == json.loads((project / resource["schema"]).read_text(encoding="utf-8"))
+            assert json.loads(remote["schema"]) == json.loads(
+                (project / resource["schema"]).read_text(encoding="utf-8"))
             assert json.loads(remote["dialect"]) == resource["dialect"]
-        downloaded = urllib.request.urlopen(urllib.request.Request(remote["url"], headers={"Authorization": portal.token}), timeout=30).read()
+        downloaded = urllib.request.urlopen(urllib.request.Request(remote["url"],
+                                                                   headers={"Authorization": portal.token}),
+                                            timeout=30).read()
         assert downloaded == (project / resource["path"]).read_bytes(), resource["name"]
     descriptor = urllib.request.urlopen(by_name["datapackage"]["url"], timeout=30).read()
     assert descriptor == (project / "datapackage.json").read_bytes()
     sums = release_sums(project)
     (folder,) = (project / "dist").glob("*/")
     files = {"data package (zip)": f"{folder.name}.zip", "quality report (zip)": f"{folder.name}-report.zip",
-             "SQLite database": "kazakhstan-counter-terrorism.db", **{f"{t} (Parquet)": f"parquet/{t}.parquet" for t in TABLES}}
+             "SQLite database": "kazakhstan-counter-terrorism.db",
+             **{f"{t} (Parquet)": f"parquet/{t}.parquet" for t in TABLES}}
     for name, path in files.items():  # the release's files, each the bytes SHA256SUMS names
         remote = by_name[name]
         downloaded = urllib.request.urlopen(remote["url"], timeout=60).read()
@@ -161,13 +170,15 @@ def test_a_new_version_updates_the_dataset_in_place(portal, tmp_path):
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
     records = yaml.safe_load((project / "records" / "laws.yaml").read_text(encoding="utf-8"))
     records[0]["summary"] += " (revised)"
-    (project / "records" / "laws.yaml").write_text(yaml.safe_dump(records, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (project / "records" / "laws.yaml").write_text(yaml.safe_dump(records, sort_keys=False, allow_unicode=True),
+                                                   encoding="utf-8")
     build_and_release(project)
     before = action(portal, "package_show", id=NAME)
     result = publish(project, portal)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "resource laws: update" in result.stdout and "resource attacks: unchanged" in result.stdout
-    assert "resource data package (zip): update" in result.stdout and "resource attacks (Parquet): unchanged" in result.stdout
+    assert ("resource data package (zip): update" in result.stdout
+            and "resource attacks (Parquet): unchanged" in result.stdout)
     after = action(portal, "package_show", id=NAME)
     assert after["version"] == "0.1.1" and after["id"] == before["id"]
     assert len(after["resources"]) == len(before["resources"])

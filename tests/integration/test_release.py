@@ -12,18 +12,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import env, run_stages
+
 from pipelines.core.config import load_config
 
 # What a reader of the Parquet files should find, per Table Schema type (stated here independently of the code)
-POLARS = {"string": "String", "integer": "Int64", "year": "Int64", "number": "Float64", "boolean": "Boolean", "date": "Date"}
-DUCKDB = {"string": "VARCHAR", "integer": "BIGINT", "year": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+POLARS = {"string": "String", "integer": "Int64", "year": "Int64", "number": "Float64", "boolean": "Boolean",
+          "date": "Date"}
+DUCKDB = {"string": "VARCHAR", "integer": "BIGINT", "year": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
+          "date": "DATE"}
 
 
 def release(project: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(), capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "pipelines.commands.release"], cwd=project, env=env(),
+                          capture_output=True, text=True, timeout=300)
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -51,11 +53,13 @@ def test_a_release_holds_every_file_and_its_checksum(project):
     assert set(files(folder)) == {f"{name}.zip", f"{name}-report.zip", "kazakhstan-counter-terrorism.db", "SHA256SUMS",
                                   *(f"parquet/{t}.parquet" for t in tables)}
     assert all(f"parquet/{t}.parquet" in result.stdout for t in tables)  # one line per file written
-    sums = dict(reversed(line.split("  ", 1)) for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
+    sums = dict(reversed(line.split("  ", 1))
+                for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
     assert set(sums) == set(files(folder)) - {"SHA256SUMS"}
     for path, digest in sums.items():
         assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest, path
-    check = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=folder, capture_output=True, text=True)
+    check = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=folder, capture_output=True,
+                           text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     with zipfile.ZipFile(folder / f"{name}-report.zip") as report:
         assert "reports/index.html" in report.namelist() and "reports/gx/index.html" in report.namelist()
@@ -89,7 +93,8 @@ def test_parquet_keeps_the_types_of_the_table_schema_in_polars_and_duckdb(projec
         for field in schema["fields"]:
             kinds.add(field["type"])
             assert str(frame.schema[field["name"]]) == POLARS[field["type"]], (table, field["name"])
-        described = dict(duckdb.sql(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')").fetchall())
+        described = dict(duckdb.sql(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')")
+                         .fetchall())
         assert described == {f["name"]: DUCKDB[f["type"]] for f in schema["fields"]}, table
         with open(config.path("data_dir") / f"{table}.csv", encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -124,7 +129,8 @@ def test_a_failed_release_leaves_the_previous_one_and_no_half_folder(project):
         csv.writer(handle, lineterminator="\n").writerows(rows)
     result = release(project)
     assert result.returncode == 1
-    assert "data/attacks.csv" in result.stderr and "row 1" in result.stderr and "killed" in result.stderr and "'many'" in result.stderr
+    assert ("data/attacks.csv" in result.stderr and "row 1" in result.stderr and "killed" in result.stderr
+            and "'many'" in result.stderr)
     assert files(folder) == before
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no staging folder left behind
 
@@ -140,8 +146,9 @@ def test_a_release_of_a_package_not_rebuilt_is_refused(project):
 
 
 def test_help_only_helps(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipelines.commands.release", "--help"], cwd=tmp_path, capture_output=True,
-                            text=True, env={**env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.release", "--help"], cwd=tmp_path,
+                            capture_output=True, text=True,
+                            env={**env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 0 and "usage:" in result.stdout
     assert list(tmp_path.iterdir()) == []
 

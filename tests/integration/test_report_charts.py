@@ -10,9 +10,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
-from test_reports import OUTPUT, chromium, proxy  # noqa: F401 (proxy is a fixture)
+from test_reports import OUTPUT, chromium
+
 from pipelines.core.charts import TIMELINE
 from pipelines.core.config import load_config
 
@@ -21,7 +21,8 @@ PROBE = """<script>
 const charts = [...document.querySelectorAll('figure.chart svg')].map(svg => ({
   section: svg.closest('section').id,
   texts: [...svg.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => {
-    const r = t.getBoundingClientRect(); return {text: t.textContent, left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+    const r = t.getBoundingClientRect(); \
+return {text: t.textContent, left: r.left, top: r.top, right: r.right, bottom: r.bottom};
   }),
   marks: [...svg.querySelectorAll('[role=graphics-symbol]')].filter(m => m.tagName !== 'g').map(m => ({
     title: m.querySelector(':scope > title')?.textContent ?? null,
@@ -93,7 +94,8 @@ def test_no_two_labels_of_a_chart_overlap(report):
 def test_the_overlap_check_catches_labels_that_pile_on_one_another(proxy, tmp_path):
     page = tmp_path / "piled.html"
     page.write_text('<!doctype html><html><body><section id="s"><figure class=chart><svg width="300" height="50">'
-                    '<text x="10" y="20">~5,000</text><text x="22" y="24">500–600</text><text x="200" y="20">≥200</text>'
+                    '<text x="10" y="20">~5,000</text><text x="22" y="24">500–600</text>'
+                    '<text x="200" y="20">≥200</text>'
                     '</svg></figure></section></body></html>', encoding="utf-8")
     (chart,) = probe(page, proxy, tmp_path)["charts"]
     assert overlapping(chart["texts"]) == [("~5,000", "500–600")]
@@ -138,7 +140,8 @@ def test_every_statistic_can_be_hovered_for_its_value_as_stated(report, rows):
 def test_screenshot_of_the_charts(built, proxy, tmp_path):
     """The charts alone, as docs/img/report-charts.png shows them (of the real records: copied from test-output by
     hand after `dvc repro` and this test with REPORT_CHARTS_OF_THE_PROJECT=1)."""
-    reports = ROOT / "reports" if os.environ.get("REPORT_CHARTS_OF_THE_PROJECT") else load_config(built).path("reports_dir")
+    reports = (ROOT / "reports" if os.environ.get("REPORT_CHARTS_OF_THE_PROJECT")
+               else load_config(built).path("reports_dir"))
     html = (reports / "index.html").read_text(encoding="utf-8")
     sections = re.findall(r'<section id="(?:timeline|attacks-by-year|statistics-over-time)">.*?</section>', html, re.S)
     page = tmp_path / "charts.html"

@@ -2,63 +2,32 @@
 from __future__ import annotations
 
 import ast
-import json
 import csv
-import http.server
+import json
 import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, Recorder, run_stages
 
-from conftest import ROOT, run_stages
-from pipelines.core.config import load_config
 from pipelines.core.browser import HEADLESS_CHROMIUM
+from pipelines.core.config import load_config
 
 REPORTS = ROOT / "reports"
 PAGES = sorted(REPORTS.rglob("*.html"))
 OUTPUT = ROOT / "test-output" / "screenshots"
-# Chromium's own services (component updater, sign-in, network time) call out whatever the page is; the
-# page's requests are everything else.
-BROWSER_OWN_HOSTS = {"update.googleapis.com", "accounts.google.com", "clients2.google.com"}
 REMOTE = re.compile(r"<(script|link|img|iframe|source|video|audio)\b[^>]*\b(src|href)=\"(https?:)?//", re.I)
-
-
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    """A proxy that refuses everything and remembers what was asked of it."""
-    seen: list[str] = []
-
-    @classmethod
-    def from_pages(cls) -> list[str]:
-        return [r for r in cls.seen if re.split(r"[/:]", r.split(" ", 1)[1].removeprefix("http://"))[0] not in BROWSER_OWN_HOSTS]
-
-    def _refuse(self):
-        self.seen.append(f"{self.command} {self.path}")
-        self.send_error(403)
-
-    do_GET = do_POST = do_HEAD = do_CONNECT = _refuse
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def proxy():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-
-
 def chromium(page: Path, proxy, *action: str) -> subprocess.CompletedProcess:
     assert shutil.which("chromium"), "Debian's chromium is needed: `make test` installs it"
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [*HEADLESS_CHROMIUM, "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
-             "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter", f"--user-data-dir={profile}",
+            [*HEADLESS_CHROMIUM, "--disable-component-update", "--disable-sync", "--disable-quic",
+             "--disable-extensions",
+             "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter",
+             f"--user-data-dir={profile}",
              f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}", "--proxy-bypass-list=<-loopback>",
              "--window-size=1280,2000", *action, page.as_uri()],
             capture_output=True, text=True, timeout=120)
@@ -87,7 +56,7 @@ def test_style_sheets_load_nothing_from_the_network():
 @pytest.mark.browser
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPORTS)))
 def test_page_renders_offline_in_chromium(page, proxy):
-    _Recorder.seen.clear()
+    Recorder.seen.clear()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shot = OUTPUT / (str(page.relative_to(REPORTS)).replace("/", "__") + ".png")
     shot.unlink(missing_ok=True)
@@ -95,16 +64,16 @@ def test_page_renders_offline_in_chromium(page, proxy):
     assert shot.exists() and shot.stat().st_size > 15_000, f"no screenshot of substance: {result.stderr[-500:]}"
     dom = result.stdout
     assert "<table" in dom or "<h1" in dom or "<h2" in dom, "the page rendered nothing readable"
-    assert _Recorder.from_pages() == [], f"requests left the machine: {_Recorder.from_pages()}"
+    assert Recorder.from_pages() == [], f"requests left the machine: {Recorder.from_pages()}"
 
 
 @pytest.mark.browser
 def test_the_network_check_catches_a_page_that_loads_from_the_network(proxy, tmp_path):
     page = tmp_path / "remote.html"
     page.write_text('<h1>x</h1><img src="http://example.invalid/logo.png"><link rel="stylesheet" href="https://cdn.example.invalid/a.css">')
-    _Recorder.seen.clear()
+    Recorder.seen.clear()
     chromium(page, proxy, "--dump-dom")
-    assert any("example.invalid" in r for r in _Recorder.from_pages()), _Recorder.seen
+    assert any("example.invalid" in r for r in Recorder.from_pages()), Recorder.seen
 
 
 def test_overview_page_shows_tables_conflicts_figures_and_validation():
@@ -227,7 +196,8 @@ def test_quality_revalidates_only_changed_tables_and_publishes_what_a_fresh_run_
     cache_file.write_text(json.dumps(cache), encoding="utf-8")
     _edit_summary(mini, " (again)")
     assert run_stages(mini, ["quality"]).returncode == 0
-    why = {e["table"]: e["why"] for e in reversed(json.loads(config.path("quality").read_text(encoding="utf-8"))["expectations"])}
+    why = {e["table"]: e["why"]
+           for e in reversed(json.loads(config.path("quality").read_text(encoding="utf-8"))["expectations"])}
     assert why["laws"] == "stored result"  # unchanged table and suite: its result is reused
     assert why["attacks"] != "stored result"  # the edited table is validated again
 

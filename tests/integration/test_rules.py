@@ -14,8 +14,8 @@ import inspect
 
 import polars as pl
 import pytest
-
 from conftest import copy_project, run_stages
+
 from pipelines.core import rules
 from pipelines.core.config import load_config
 from pipelines.core.fileio import read_texts
@@ -61,7 +61,7 @@ def assert_finds(rule, t: Tables, *expected: tuple) -> None:
     found = sorted(rule(t), key=lambda f: repr(f[:3]))
     expected = sorted(expected, key=lambda e: repr(e[:3]))
     assert [f[:3] for f in found] == [e[:3] for e in expected], found
-    for (*_, message), (*_, words) in zip(found, expected):
+    for (*_, message), (*_, words) in zip(found, expected, strict=True):
         assert words in message, f"{words!r} not in {message!r}"
 
 

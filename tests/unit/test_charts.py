@@ -87,7 +87,8 @@ def test_a_chart_pointing_off_the_machine_stops_the_build(remote):
 def test_render_draws_an_altair_chart_to_static_svg():
     import altair as alt
 
-    chart = alt.Chart(alt.Data(values=[{"x": 1, "label": "one & only", "href": "sources/s.html#c"}])).mark_point().encode(
+    chart = alt.Chart(alt.Data(values=[{"x": 1, "label": "one & only",
+                                        "href": "sources/s.html#c"}])).mark_point().encode(
         x="x:Q", description="label:N", href="href:N")
     svg = charts.render(chart, "test")
     assert svg.startswith("<svg") and "<title>one &amp; only</title>" in svg and 'xlink:href="sources/s.html#c"' in svg

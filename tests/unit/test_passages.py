@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
+
 from pipelines.core.passages import QUOTE, REVIEWED, SHOWN_REFERENCES, Span, context, render, segments
 
 TEMPLATES = ROOT / "portal" / "templates"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.config import load_config
 from pipelines.commands.publish import EXIT_REJECTED, EXIT_USAGE, PublishError, publish
 from pipelines.commands.release import release_dir, write_sums
+from pipelines.core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE_FILES = 1 + 13 + 1 + 1 + 1  # package zip, a Parquet file per table, SQLite, report zip, SHA256SUMS

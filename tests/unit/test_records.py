@@ -103,7 +103,8 @@ def test_conflict_reasons_are_a_sentence_per_column_of_the_table(tmp_path):
 """)
     assert loaded["laws"][0].reasons == {"adopted": "the decree itself is dated so"}
     text = "\n".join(map(str, problems))
-    assert "records/laws.yaml:9, record 'law-y', field 'conflict_reasons.colour': expected a column of the table" in text
+    assert ("records/laws.yaml:9, record 'law-y', field 'conflict_reasons.colour': expected a column of the table"
+            in text)
     assert "record 'law-y', field 'conflict_reasons.title': expected a sentence on why" in text
     assert "record 'law-y', field 'conflict_reasons.law_id': expected a column" in text
     assert "record 'law-z', field 'conflict_reasons': expected a mapping of column: reason" in text

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from conftest import ROOT, tree
+
 from pipelines.commands.repro import committed_outputs, copy_aside, put_back, without_advice
 
 # What `dvc repro` (DVC 3.67) prints on stdout after running two stages with core.autostage off.
@@ -25,7 +26,8 @@ Use `dvc push` to send your updates to remote storage.
 
 def test_dvc_advice_is_left_out_and_the_stages_are_kept():
     shown = "".join(without_advice(DVC_OUTPUT.splitlines(keepends=True)))
-    assert shown == "Running stage 'cite':\n> python -m pipelines.stages.cite\n\nRunning stage 'build':\n> python -m pipelines.stages.tables\n"
+    assert shown == ("Running stage 'cite':\n> python -m pipelines.stages.cite\n\n"
+                     "Running stage 'build':\n> python -m pipelines.stages.tables\n")
 
 
 def test_the_committed_outputs_are_those_dvc_keeps_out_of_its_cache():

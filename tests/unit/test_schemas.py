@@ -1,13 +1,22 @@
+import datetime as dt
 import json
 from pathlib import Path
-
-import datetime as dt
 
 import pandas as pd
 import pytest
 
-from pipelines.core.schemas import (canonical, canonical_cell, cell_value, compatible, folded, folded_column, pandera_schema,
-                               parse_partial_date, precision_of, read_table)
+from pipelines.core.schemas import (
+    canonical,
+    canonical_cell,
+    cell_value,
+    compatible,
+    folded,
+    folded_column,
+    pandera_schema,
+    parse_partial_date,
+    precision_of,
+    read_table,
+)
 
 DATE = {"name": "d", "type": "date"}
 INT = {"name": "n", "type": "integer"}
@@ -118,7 +127,8 @@ def test_every_enum_is_declared_with_its_categories_and_every_text_column_has_a_
 
 @pytest.mark.parametrize("value, message", [
     ("a\x00b", r"U\+0000 \(NULL\)"), ("a\x1bb", "ESCAPE"), ("line\nbreak", "LINE FEED"), ("\x85x", r"U\+0085"),
-    ("=1+1", "starts with '='"), ("+7 777", "starts with '\\+'"), ("-x", "starts with '-'"), ("@SUM(A1)", "starts with '@'"),
+    ("=1+1", "starts with '='"), ("+7 777", "starts with '\\+'"), ("-x", "starts with '-'"),
+    ("@SUM(A1)", "starts with '@'"),
     ("x" * 101, "101 characters long; 'city' allows at most 100"),
 ])
 def test_check_text_refuses_what_no_text_cell_may_hold(value, message):
@@ -131,12 +141,14 @@ def test_check_text_refuses_what_no_text_cell_may_hold(value, message):
 def test_check_text_accepts_ordinary_text():
     from pipelines.core.schemas import check_text
 
-    check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}}, "Aktobe – 2016 \"quoted\" 'x' = y")
+    check_text({"name": "city", "type": "string", "constraints": {"maxLength": 100}},
+               "Aktobe – 2016 \"quoted\" 'x' = y")
 
 
 def test_text_is_folded_the_same_in_python_and_in_polars():
     import polars as pl
-    texts = ["  Islamic  State ", "ИСЛАМСКОЕ\u00a0государство", "Qazaqstan\tRespublikasy", "ÆSir Ōtake", "İstanbul", "ΣΊΣΥΦΟΣ"]
+    texts = ["  Islamic  State ", "ИСЛАМСКОЕ\u00a0государство", "Qazaqstan\tRespublikasy", "ÆSir Ōtake", "İstanbul",
+             "ΣΊΣΥΦΟΣ"]
     assert pl.DataFrame({"t": texts}).select(folded_column(pl.col("t")))["t"].to_list() == [folded(t) for t in texts]
 
 

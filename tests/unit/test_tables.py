@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from pipelines.stages.tables import NO_REASON, conflict_rows, record_row
-from pipelines.core.schemas import fields_by_name, load_schema, precision_of
 from pipelines.core.errors import Problems
 from pipelines.core.records import Record
+from pipelines.core.schemas import fields_by_name, load_schema, precision_of
+from pipelines.stages.tables import NO_REASON, conflict_rows, record_row
 
 CONFLICTS = load_schema(Path(__file__).resolve().parents[2] / "schemas", "conflicts")
 SCHEMA = {"fields": [{"name": "attack_id", "type": "string"}, {"name": "date", "type": "date"},
@@ -28,7 +28,8 @@ def test_only_incompatible_statements_are_conflicts():
     tables = {
         "attacks": [{"attack_id": "a", "date": "2016-06-05", "date_precision": "day", "killed": 8}],
         "citations": [cite("c1", "date", "2016-06", "s1"), cite("c2", "date", "2016-06-05", "s2"),
-                      cite("c3", "killed", "8", "s1"), cite("c4", "killed", "17", "s2"), cite("c5", "killed", "8", "s3")],
+                      cite("c3", "killed", "8", "s1"), cite("c4", "killed", "17", "s2"),
+                      cite("c5", "killed", "8", "s3")],
     }
     records = {"attacks": [Record("attacks", "f:1", "a", {"attack_id": "a", "note": "a whole paragraph"}, (),
                                   {"killed": "the count of the police"})]}
