@@ -118,6 +118,7 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
             key = (citation["resource"], citation["record_id"], citation["field"])
             stated[key][canonical(field, citation["stated_value"])].append(citation)
     reasons = {(r.table, r.record_id): r.reasons for rs in records.values() for r in rs}
+    notes = {(r.table, r.record_id): r.values.get("note") for rs in records.values() for r in rs}
     separators = {name: list_separator(schemas["conflicts"], name) for name in ("source_ids", "citation_ids")}
     rows, by_id = [], {}  # rows of a table by record id, indexed once a conflict needs that table
     for (resource, record_id, name), by_value in stated.items():
@@ -137,6 +138,7 @@ def conflict_rows(tables: dict, schemas: dict, records: dict[str, list[Record]])
                 "published_value": "" if published is None else published,
                 "source_ids": separators["source_ids"].join(sorted({c["source_id"] for c in cited})),
                 "citation_ids": separators["citation_ids"].join(c["citation_id"] for c in cited),
+                "note": notes.get((resource, record_id)),
                 "reason": reasons.get((resource, record_id), {}).get(name, NO_REASON),
             })
     return rows
