@@ -31,7 +31,9 @@ def without_printed_output(text: str) -> str:
 def generated(path: str) -> bool:
     """Whether git ignores the path: something a target makes (an environment, installed packages), which a fresh
     clone does not have until that target runs."""
-    return subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0
+    # as a file or as a folder: a pattern such as `node_modules/` matches only a folder, and a missing path is neither
+    return any(subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT).returncode == 0
+               for name in (path, path.rstrip("/") + "/"))
 
 
 def named_paths(text: str) -> set[str]:
