@@ -187,14 +187,13 @@ def _lower(text: str) -> str:
 
 
 def organization_names(path: Path, separator: str) -> set[str]:
-    """Names and aliases (separated by `separator`) of the organizations table, as they appear in sentences: four
-    characters or more, or an acronym of two or three capitals."""
-    names = set()
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            names.update(n for n in (n.strip() for n in [row["name"], *row["aliases"].split(separator)])
-                         if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n))
-    return names
+    """Names and aliases (separated by `separator`) of the organizations table, as they appear in sentences."""
+    return {n for row in _rows(path) for n in _findable([row["name"], *row["aliases"].split(separator)])}
+
+
+def _findable(names: list[str]) -> set[str]:
+    """The names worth looking for in a sentence: four characters or more, or an acronym of two or three capitals."""
+    return {n for n in (n.strip() for n in names) if len(n) >= 4 or re.fullmatch(r"[A-Z]{2,3}", n)}
 
 
 def worklist(summary: dict, source_id: str, texts: dict[str, str] | None = None, facts: FactFinder | None = None,
@@ -223,37 +222,27 @@ def sentence_around(text: str, offset: int) -> str:
 
 class RecordIndex:
     """The existing records a passage names: an organization by its name or an alias, an attack by its city and
-    year, a law, agreement or programme by its title."""
+    year, a law, agreement or programme by its title. Names are found as the coverage finds them (NameIndex)."""
 
     def __init__(self, config: Config):
         tables = config.path("tables_dir")
-        schemas = config.path("schemas_dir")
-        separator = list_separator(load_schema(schemas, "organizations"), "aliases")
-        self.organizations = [(row["org_id"], _names_pattern([row["name"], *row["aliases"].split(separator)]))
+        separator = list_separator(load_schema(config.path("schemas_dir"), "organizations"), "aliases")
+        self.organizations = [(row["org_id"], NameIndex(_findable([row["name"], *row["aliases"].split(separator)])))
                               for row in _rows(tables / "organizations.csv")]
-        self.attacks = [(row["attack_id"], _names_pattern([row["city"]]), row["date"][:4])
+        self.attacks = [(row["attack_id"], NameIndex({row["city"]}), row["date"][:4])
                         for row in _rows(tables / "attacks.csv") if row["city"] and row["date"]]
         self.titled = [(row[key], row["title"].casefold()) for table, key in TITLED.items()
                        for row in _rows(tables / f"{table}.csv") if row["title"]]
 
     def named_in(self, clause: str, sentence: str) -> list[str]:
-        found = [org_id for org_id, names in self.organizations if names and names.search(clause)]
+        found = [org_id for org_id, names in self.organizations if names.found_in(clause)]
         found += [attack_id for attack_id, city, year in self.attacks
-                  if city and city.search(sentence) and re.search(rf"\b{year}\b", sentence)]
+                  if city.found_in(sentence) and re.search(rf"\b{year}\b", sentence)]
         found += [record_id for record_id, title in self.titled if title in clause.casefold()]
         return found
 
 
 TITLED = {"laws": "law_id", "agreements": "agreement_id", "programmes": "programme_id"}
-
-
-def _names_pattern(names: list[str]) -> re.Pattern | None:
-    """Whole-word matches of the names: case-insensitive, but an acronym (two or three capitals) only in capitals."""
-    names = [n.strip() for n in names if n and n.strip()]
-    long = [re.escape(n) for n in names if not re.fullmatch(r"[A-Z]{2,3}", n)]
-    short = [re.escape(n) for n in names if re.fullmatch(r"[A-Z]{2,3}", n)]
-    parts = ([rf"(?i:\b(?:{'|'.join(long)})\b)"] if long else []) + ([rf"\b(?:{'|'.join(short)})\b"] if short else [])
-    return re.compile("|".join(parts)) if parts else None
 
 
 def _rows(path: Path) -> list[dict]:
