@@ -28,7 +28,7 @@ class Config:
 
     @property
     def all_tables(self) -> list[str]:
-        return ["sources", *self.params["curated_tables"], "citations", "conflicts"]
+        return ["sources", *self.params["curated_tables"], "citations", "conflicts", "changes"]
 
 
 def load_config(root: Path | str = ".") -> Config:

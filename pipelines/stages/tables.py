@@ -3,12 +3,18 @@
 Columns a schema marks "x-derived" are not curated: their cells are derived here (the coordinates of places, by
 pipelines/core/geocode.py from the gazetteer) and joined by record id; what was derived, and the warnings, are kept \
 beside
-the tables (places.json) for the package stage to name the gazetteer."""
+the tables (places.json) for the package stage to name the gazetteer.
+
+The changes table compares the tables with each published version before this one (pipelines/core/history.py: the
+repository's history and CHANGELOG.md). DVC reruns this stage when CHANGELOG.md or the version changes, not when
+commits land: the published states of past versions do not move once a later version carries the package."""
 from __future__ import annotations
 
+import shutil
+import sys
 from collections import defaultdict
 
-from ..core import geocode
+from ..core import geocode, history
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import (
@@ -67,13 +73,44 @@ def run(config: Config) -> None:
 
     # Save
     with replace_dir_atomic(config.path("tables_dir")) as staging:
-        for table in config.all_tables:
+        for table in [t for t in config.all_tables if t != history.CHANGES]:
             header = [f["name"] for f in schemas[table]["fields"]]
             key = primary_key(schemas[table])
             rows = sorted(tables[table], key=lambda r: [str(r[k]) for k in key])
             write_csv(staging / f"{table}.csv", header, rows)
+        write_changes(config, staging, schemas)
         write_json_atomic(staging / LOCATIONS, locations, compact=True)
         write_json_atomic(staging / PLACES, places)
+
+
+def write_changes(config: Config, staging, schemas: dict) -> None:
+    """The changes table into `staging`, beside the tables written there: from the history of published versions
+    to these tables. Where the history is not available the published table is kept, and the stage says so."""
+    problems, warnings = Problems(), Problems()
+    current = history.Version(config.params["package"]["version"], folder=config.root, resources=[
+        (t, str((config.path("schemas_dir") / f"{t}.schema.json").relative_to(config.root)),
+         str((staging / f"{t}.csv").relative_to(config.root))) for t in config.all_tables if t != history.CHANGES])
+    try:
+        rows, compared = history.change_table(config.root, config.path("changelog"), current.label, current,
+                                              problems, warnings)
+    except history.VersionError as error:
+        problems.add(config.params["paths"]["changelog"], None, None, str(error))
+        rows = None
+    problems.raise_if_any("tables")
+    for warning in warnings:
+        print(f"tables: warning: {warning}", file=sys.stderr)
+    target = staging / f"{history.CHANGES}.csv"
+    if rows is None:
+        published = config.path("data_dir") / f"{history.CHANGES}.csv"
+        if published.exists():
+            shutil.copyfile(published, target)
+        else:
+            write_csv(target, [f["name"] for f in schemas[history.CHANGES]["fields"]], [])
+        print(f"tables: the history of published versions is not available ({compared}): "
+              f"{published.relative_to(config.root)} is kept as published", file=sys.stderr)
+        return
+    header = [f["name"] for f in schemas[history.CHANGES]["fields"]]
+    write_csv(target, header, sorted(rows, key=lambda r: (history.version_key(r["version"]), r["change_id"])))
 
 
 def record_row(record: Record, fields: dict[str, dict], precisions: dict[str, str], problems: Problems) -> dict:
