@@ -84,7 +84,7 @@ $(VENV)/.synced-%: requirements-%.lock $(VENV)/.synced
 portal: build ## serve the package in a local data portal (Datasette) on http://127.0.0.1:8001 (PORT=… to change); Ctrl-C stops it
 	@$(RUN) python -m pipelines portal
 
-release: build ## write dist/<name>-<version>/: the package zip, Parquet, SQLite, the report and SHA256SUMS
+release: build ## write dist/<name>-<version>/: the package zip, Parquet, CSV, SQLite, the report, dataset.jsonld and SHA256SUMS
 	@$(RUN) python -m pipelines release
 
 screenshots: build browser ## PNG screenshots of a record, a source and a table page and the attacks map of the portal in docs/img/

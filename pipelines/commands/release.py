@@ -4,9 +4,15 @@
 
 The folder holds the data package as a zip (datapackage.json, data/, schemas/ and the source documents in sources/,
 which the Web Annotations of a source without a URL point at; frictionless loads it as it is),
-every table as Parquet with its Table Schema's types (parquet/<table>.parquet), the portal's SQLite database,
-the report as a zip (reports/: unzipped beside the package, its links to data/ work) and SHA256SUMS over all of
-them (`sha256sum -c SHA256SUMS`). Names are sorted and timestamps and modes fixed (every zip entry is dated
+every table as Parquet with its Table Schema's types (parquet/<table>.parquet) and as CSV (csv/<table>.csv), the
+portal's SQLite database, the report as a zip (reports/: unzipped beside the package, its links to data/ work), the
+dataset's description for catalogues and search engines (dataset.jsonld: schema.org Dataset and DCAT, one download
+per file above, each at the release's base URL with its size) and SHA256SUMS over all of them
+(`sha256sum -c SHA256SUMS`).
+
+    python -m pipelines release --base-url https://example.org/releases/kazakhstan-counter-terrorism-0.5.0/
+
+gives the release's own location, where it is published; without it, params.yaml package.base_url. Names are sorted and timestamps and modes fixed (every zip entry is dated
 with the package's `created`), so the same package gives the same bytes and the same checksums. The folder is
 written whole or not at all. Exit 1 when the build is missing or out of date, naming the file.
 """
@@ -19,6 +25,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from ..core import description
 from ..core.config import Config, load_config
 from ..core.errors import Problems, command_arguments, run_stage
 from ..core.fileio import replace_dir_atomic, sha256_file
@@ -36,7 +43,10 @@ def release_dir(config: Config, package: dict) -> Path:
     return config.path("dist_dir") / release_name(package)
 
 
-def run(config: Config, say=print) -> Path:
+DESCRIPTION = "dataset.jsonld"
+
+
+def run(config: Config, say=print, base_url: str | None = None) -> Path:
     # Load: the built package, which must be the one params.yaml describes
     package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
     database = config.path("portal_dir") / config.params["portal"]["database"]
@@ -61,12 +71,34 @@ def run(config: Config, say=print) -> Path:
         pages = sorted(p.relative_to(config.root).as_posix() for p in reports.rglob("*") if p.is_file())
         write_zip(staging / f"{name}-report.zip", config.root, pages, stamp)
         say(f"  {name}-report.zip: {len(pages)} files of {reports.name}/")
+        (staging / "csv").mkdir()
+        for resource in (r for r in package["resources"] if r.get("type") == "table"):
+            shutil.copyfile(config.root / resource["path"], staging / "csv" / f"{resource['name']}.csv")
+        say(f"  csv/: the {len(package['resources']) - 1} tables as published")
+        base = description.base_url(config, base_url)
+        (staging / DESCRIPTION).write_text(description.checked_json(description.dataset(
+            config, package, release_downloads(staging, package, base), base), "release") + "\n", encoding="utf-8")
+        say(f"  {DESCRIPTION}: the dataset's schema.org/DCAT description, downloads under {base}")
         write_sums(staging)
         say(f"  {SUMS}")
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else FILE_MODE)
     say(f"wrote {target.relative_to(config.root)}/")
     return target
+
+
+def release_downloads(folder: Path, package: dict, base: str) -> list[dict]:
+    """Every file of the release folder but the description and the checksums, as a download at `base`."""
+    tables = {r["name"]: r.get("title") for r in package["resources"]}
+    labels = {f"{release_name(package)}.zip": "The data package (zip): datapackage.json, data/, schemas/, sources/",
+              f"{release_name(package)}-report.zip": "The quality report (zip)"}
+    downloads = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (DESCRIPTION, SUMS)):
+        relative = path.relative_to(folder).as_posix()
+        what = labels.get(relative) or (f"{tables.get(path.stem, path.stem)} ({path.suffix[1:]})"
+                                        if path.stem in tables else "The portal's SQLite database")
+        downloads.append(description.download(base, relative, path.stat().st_size, relative, what))
+    return downloads
 
 
 class ReleaseError(Exception):
@@ -89,10 +121,18 @@ def published_files(config: Config, package: dict) -> list[tuple[str, Path, str,
             raise ReleaseError(f"{where}/{name}.zip holds another datapackage.json than the one published: "
                                "run `make release` again")
     named = {f"{name}.zip": (0, "data package (zip)", "ZIP"),
-             config.params["portal"]["database"]: (2, "SQLite database", "SQLite"),
-             f"{name}-report.zip": (3, "quality report (zip)", "ZIP")}
-    parquet = lambda path: (1, f"{Path(path).stem} (Parquet)", "Parquet")  # noqa: E731
-    files = sorted((named.get(path) or parquet(path), path, digest) for path, digest in listed.items())
+             config.params["portal"]["database"]: (3, "SQLite database", "SQLite"),
+             f"{name}-report.zip": (4, "quality report (zip)", "ZIP"),
+             DESCRIPTION: (5, "dataset description (schema.org and DCAT, JSON-LD)", "JSON-LD")}
+
+    def kind(path: str) -> tuple:
+        if path in named:
+            return named[path]
+        if path.startswith("csv/"):
+            return (2, f"{Path(path).stem} (CSV)", "CSV")
+        return (1, f"{Path(path).stem} (Parquet)", "Parquet")
+
+    files = sorted((kind(path), path, digest) for path, digest in listed.items())
     return [(label, folder / path, f"sha256:{digest}", kind) for (_, label, kind), path, digest in files] + \
         [(SUMS, folder / SUMS, f"sha256:{sha256_file(folder / SUMS)}", "TXT")]
 
@@ -165,8 +205,11 @@ def write_sums(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    command_arguments("python -m pipelines release", __doc__).parse_args(argv)
-    run_stage("release", lambda: run(load_config()))
+    parser = command_arguments("python -m pipelines release", __doc__)
+    parser.add_argument("--base-url", help="where the release's files will be published (default: params.yaml "
+                        "package.base_url); the dataset description gives every download's address under it")
+    args = parser.parse_args(argv)
+    run_stage("release", lambda: run(load_config(), base_url=args.base_url))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 from contextlib import closing
 
+from ..core import description
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, write_json_atomic
@@ -83,6 +84,14 @@ def run(config: Config) -> None:
     reviewed = read_review(config, texts, problems)
     problems.raise_if_any("database")
 
+    # Process: the portal's metadata first (the dataset's description fails the stage if it lacks a property), then
+    # the database beside its final place, its foreign keys checked, then moved in
+    metadata = datasette_metadata(package, schemas, knobs, database.stem)
+    base = description.base_url(config)
+    metadata["plugins"] = {"provenance": {
+        "dataset_jsonld": description.checked_json(description.dataset(
+            config, package, description.package_files(config, package, base), base), "database"),
+        "cite_as": description.cite_as(description.citation_file(config))}}
     # Process: write the database beside its final place, check its foreign keys, then move it in
     portal_rows = {"source_texts": sorted(texts.items()), "source_sentences": sentence_rows(texts, reviewed),
                    "source_reviews": [(source_id, *span) for source_id, text in sorted(texts.items())
@@ -99,7 +108,7 @@ def run(config: Config) -> None:
             os.unlink(temp)
 
     # Save
-    write_json_atomic(out_dir / "metadata.json", datasette_metadata(package, schemas, knobs, database.stem))
+    write_json_atomic(out_dir / "metadata.json", metadata)
 
 
 def sentence_rows(texts: dict[str, str], reviewed: dict[tuple[str, int], dict]) -> list[tuple]:
@@ -132,6 +141,8 @@ def write_database(path: str, config: Config, schemas: dict, full_text: dict, po
         # A record's page looks up the citations of the record; a source's page reads every citation of the source
         # in text order, from this index alone (it holds every column the page asks for).
         connection.execute('CREATE INDEX "citations_by_record" ON "citations" ("resource", "record_id")')
+        # and its history, in the table's order (versions oldest first)
+        connection.execute('CREATE INDEX "changes_by_record" ON "changes" ("resource", "record_id")')
         connection.execute('CREATE INDEX "citations_by_source" ON "citations" ("source_id", "char_start", '
                            '"char_end" DESC, "citation_id", "resource", "record_id", "field")')
         problems = Problems()

@@ -1,5 +1,6 @@
-"""Stage report: the overview page reports/index.html — tables, conflicts, timeline, attacks by year, statistics
-over time, source coverage, validation — and a page per source (reports/sources/<source_id>.html): its normalized
+"""Stage report: the overview page reports/index.html — how to cite this version, tables, what changed in this
+version, conflicts, timeline, attacks by year, statistics over time, source coverage, validation; the dataset's
+schema.org/DCAT description embedded as JSON-LD — and a page per source (reports/sources/<source_id>.html): its normalized
 text with every citation highlighted and anchored by its id, rendered by pipelines.core.passages as the portal's source
 pages are. Every quote of the overview links to its place there.
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import charts, passages
+from ..core import charts, description, passages
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, replace_dir_atomic, write_text_atomic
@@ -41,15 +42,20 @@ def run(config: Config) -> None:
     problems = Problems()
     reviewed = read_review(config, texts, problems)
     problems.raise_if_any("report")
+    cff = description.citation_file(config)
 
     # Process
     reports = config.path("reports_dir")
+    base = description.base_url(config)
+    dataset = description.script(description.dataset(
+        config, package, description.package_files(config, package, base), base), "report")
     pages = source_pages(config, package, frames, texts, reviewed)
     last_year = int(package["created"][:4])
     svgs = charts.SvgCache(config.path("charts_cache"))
     page = "\n".join([
-        _head(package),
+        _head(package, dataset, description.cite_as(cff)),
         _section("Tables", table_overview(config, frames, schemas, reports)),
+        _section("What changed in this version", changes_section(config, package, frames, schemas, reports)),
         _section("Where the sources disagree", conflicts_section(frames, schemas)),
         _section("Timeline", charts.timeline_figure(frames, schemas, last_year, svgs)),
         _section("Attacks by year", charts.attacks_figure(frames["attacks"], last_year, svgs)),
@@ -121,6 +127,59 @@ def table_overview(config: Config, frames, schemas, reports: Path) -> str:
     return ("<table><thead><tr><th>table</th><th>title</th><th>rows</th><th>columns</th>"
             "<th>rows with &gt;1 source</th><th>date range</th></tr></thead><tbody>" + "".join(rows)
             + "</tbody></table>")
+
+
+def changes_section(config: Config, package: dict, frames, schemas, reports: Path) -> str:
+    """The changes of this version (the changes table's rows of package.version), grouped by table, each record
+    linked to the quote it stands on; then how many changes each earlier version made."""
+    changes, citations = frames["changes"], frames["citations"]
+    version = package["version"]
+    table_link = _rel(config.path("data_dir") / "changes.csv", reports)
+    if changes.empty:
+        return (f"<p>No history of versions is published with this build (<a href=\"{table_link}\">changes.csv</a> "
+                "is empty).</p>")
+    current = changes[changes["version"] == version]
+    first_quote = citations.sort_values(["field", "source_id", "char_start"], na_position="first").groupby(
+        ["resource", "record_id"], sort=False).first()
+    earlier_versions = changes["version"][changes["version"] != version]
+    since = (max(earlier_versions, key=lambda v: tuple(int(n) for n in v.split("-")[0].split(".")))
+             if len(earlier_versions) else None)
+    blocks = []
+    if current.empty:
+        blocks.append(f"<p>No cell changed in version {escape(version)}"
+                      + (f" since {escape(since)}" if since else "") + ".</p>")
+    for resource, group in current.groupby("resource", sort=True):
+        counts = group["change"].value_counts()
+        summary = ", ".join(f"{counts[c]} {c}" for c in ("added", "removed", "changed", "renamed") if c in counts)
+        items = []
+        for row in group.itertuples():
+            key = (row.resource, row.record_id)
+            if row.resource == "citations" and row.record_id in set(citations["citation_id"]):
+                href = source_page(citations.set_index("citation_id").at[row.record_id, "source_id"], row.record_id)
+            elif key in first_quote.index:
+                href = source_page(first_quote.at[key, "source_id"], first_quote.at[key, "citation_id"])
+            else:
+                href = None
+            name = (f'<a href="{escape(href)}">{escape(row.record_id)}</a>' if href
+                    else escape(row.record_id))
+            what = (f" <code>{escape(row.field)}</code>: {escape(_shown(row.old_value))} → "
+                    f"{escape(_shown(row.new_value))}" if isinstance(row.field, str) else f" {escape(row.change)}")
+            reason = (f"<br><span class=note>{escape(row.reason)}</span>" if isinstance(row.reason, str) else "")
+            items.append(f"<li>{name}{what}{reason}</li>")
+        open_ = " open" if len(items) <= 20 else ""
+        blocks.append(f"<details{open_}><summary><strong>{escape(resource)}</strong>: {summary}</summary>"
+                      f"<ul>{''.join(items)}</ul></details>")
+    earlier = changes[changes["version"] != version].groupby(["version", "previous_version"], sort=False).size()
+    if len(earlier):
+        blocks.append("<p>Earlier versions: " + "; ".join(
+            f"{escape(v)} (from {escape(p)}): {n:,} changes" for (v, p), n in earlier.items())
+            + f". Every change, with its reason where the CHANGELOG names the record: <a href=\"{table_link}\">"
+            "changes.csv</a>; any two versions compared: <code>python -m pipelines diff 0.3.0 0.4.0</code>.</p>")
+    return "\n".join(blocks)
+
+
+def _shown(value) -> str:
+    return "—" if not isinstance(value, str) or not value else shorten(value, 160)
 
 
 def conflicts_section(frames, schemas) -> str:
@@ -215,9 +274,10 @@ with types, constraints, primary and foreign keys, bytes and hash</td></tr>
 <p>Details: <a href="gx/index.html">Great Expectations Data Docs</a> · <a href="quality.json">quality.json</a>.</p>"""
 
 
-def _head(package: dict) -> str:
+def _head(package: dict, dataset: str, cite: str) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(package['title'])} — overview</title>
+{dataset}
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fff}}
 main{{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}} h1{{font-size:1.6rem}} \
@@ -230,11 +290,16 @@ blockquote{{margin:.4rem 0;padding:.3rem .6rem;border-left:4px solid #ccc;backgr
 footer{{font-size:.85em;color:#555}} .inference{{font-size:.9em;color:#8a4b00;margin:.2rem 0}}
 .note,.caption{{color:#555;font-size:.9em}} .ok{{color:#137333;font-weight:bold}} .bad{{color:#b3261e;font-weight:bold}}
 figure.chart{{margin:0}} figure.chart svg{{max-width:100%;height:auto}} article{{margin-bottom:1.2rem}}
+.cite{{border:1px solid #cfd8e3;background:#f5f8fc;border-radius:6px;padding:.5rem .8rem}} .cite p{{margin:.2rem 0}}
 </style></head><body><main>
 <h1>{escape(package['title'])}</h1>
 <p>{escape(package['description'])}</p>
 <p>Version {escape(package['version'])} · licence {escape(package['licenses'][0]['name'])} ·
-<a href="../datapackage.json">datapackage.json</a> · <a href="gx/index.html">validation report (Data Docs)</a></p>"""
+<a href="../datapackage.json">datapackage.json</a> · <a href="gx/index.html">validation report (Data Docs)</a></p>
+<div class="cite" id="cite-as"><p><strong>Cite as</strong> (with the version you used):</p><p>{escape(cite)}</p>
+<p class="note">From <a href="../CITATION.cff">CITATION.cff</a>; what changed from one version to the next is in
+<a href="#what-changed-in-this-version">What changed in this version</a> and <a href="../data/changes.csv">changes.csv</a>.
+</p></div>"""
 
 
 def _section(title: str, body: str) -> str:

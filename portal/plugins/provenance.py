@@ -122,7 +122,12 @@ async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
+    package = datasette.plugin_config(PLUGIN) or {}  # the instance's: the dataset's description and citation
     variables = {
+        "dataset_jsonld": Markup('<script type="application/ld+json">\n'
+                                 + package.get("dataset_jsonld", "").replace("</", "<\\/") + "\n</script>")
+        if package.get("dataset_jsonld") else "",
+        "cite_as": package.get("cite_as", ""),
         "passage": lambda citation: _passage(datasette, database, citation),
         "source_text": lambda source_id: _source_text(datasette, database, source_id),
         "source_url": lambda source_id, anchor: source_url(datasette, database, source_id, anchor),
@@ -186,10 +191,11 @@ async def search(datasette, request) -> list[dict]:
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     """Links for references that Datasette does not see as foreign keys: list columns with an x-list-reference,
-    and the (resource, record_id) pair of citations and conflicts; long text in a box that table pages clip."""
+    and the (resource, record_id) pair of citations, conflicts and changes; long text in a box that table pages
+    clip."""
     if not isinstance(value, str) or not value or not table:
         return None
-    if column == "record_id" and table in ("citations", "conflicts"):
+    if column == "record_id" and table in ("citations", "conflicts", "changes"):
         href = datasette.urls.row(database, row["resource"], tilde_encode(value))
         return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     reference = ((datasette.plugin_config(PLUGIN, database=database, table=table) or {})
