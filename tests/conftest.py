@@ -20,7 +20,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RECORDS = ROOT / "tests" / "fixtures" / "records"
 PROJECT_FILES = ["sources", "schemas", "pipelines", "portal", "records", "data", "reports", "README.md",
-                 "docs/data-dictionary.md", "CITATION.cff", ".zenodo.json", "params.yaml", "dvc.yaml", "dvc.lock",
+                 "docs/data-dictionary.md", "CITATION.cff", "CHANGELOG.md", ".zenodo.json", "params.yaml", "dvc.yaml",
+                 "dvc.lock",
                  "datapackage.json", ".dvc/config", ".dvcignore", ".gitignore"]
 STAGES = ["ingest", "cite", "tables", "validate", "quality", "coverage", "package", "conformance",
           "report"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..core.history import TableDiff, VersionError, compare, open_version
 
+
 def as_text(result: dict) -> str:
     lines = [f"Data diff {result['old']} → {result['new']}"]
     for name in result["tables_added"]:

@@ -32,8 +32,8 @@ import yaml
 
 from ..core.config import Config, load_config
 from ..core.errors import command_arguments
-from ..stages.tables import NO_REASON
 from ..core.history import TableDiff, Version, VersionError, compare
+from ..stages.tables import NO_REASON
 
 LOCK = "dvc.lock"
 # DVC's closing advice and its note on each lock update, one pattern per line; a blank line next to one goes with it.

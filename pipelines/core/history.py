@@ -413,7 +413,7 @@ def change_table(root: Path, changelog_path: Path, current: str, current_state: 
     states = [Version(r.version, revision=published_commit(found[r.version], r.date), root=root) for r in earlier]
     states.append(current_state)
     rows = []
-    for old, new in zip(states, states[1:]):
+    for old, new in zip(states, states[1:], strict=False):
         result = compare(old, new)
         rows += change_rows(new.label, old.label, result, by_version[new.label].entries, changelog, warnings)
     compared = " → ".join(f"{s.label} ({s.revision[:7]})" if s.revision else f"{s.label} (this build)"

@@ -1,8 +1,8 @@
 """Stage report: the overview page reports/index.html — how to cite this version, tables, what changed in this
 version, conflicts, timeline, attacks by year, statistics over time, source coverage, validation; the dataset's
-schema.org/DCAT description embedded as JSON-LD — and a page per source (reports/sources/<source_id>.html): its normalized
-text with every citation highlighted and anchored by its id, rendered by pipelines.core.passages as the portal's source
-pages are. Every quote of the overview links to its place there.
+schema.org/DCAT description embedded as JSON-LD — and a page per source (reports/sources/<source_id>.html): its
+normalized text with every citation highlighted and anchored by its id, rendered by pipelines.core.passages as the
+portal's source pages are. Every quote of the overview links to its place there.
 
 Static pages with inline CSS and inline SVG figures (drawn by pipelines.core.charts): no script, no network, readable
 without JavaScript.
@@ -298,8 +298,8 @@ figure.chart{{margin:0}} figure.chart svg{{max-width:100%;height:auto}} article{
 <a href="../datapackage.json">datapackage.json</a> · <a href="gx/index.html">validation report (Data Docs)</a></p>
 <div class="cite" id="cite-as"><p><strong>Cite as</strong> (with the version you used):</p><p>{escape(cite)}</p>
 <p class="note">From <a href="../CITATION.cff">CITATION.cff</a>; what changed from one version to the next is in
-<a href="#what-changed-in-this-version">What changed in this version</a> and <a href="../data/changes.csv">changes.csv</a>.
-</p></div>"""
+<a href="#what-changed-in-this-version">What changed in this version</a> and
+<a href="../data/changes.csv">changes.csv</a>.</p></div>"""
 
 
 def _section(title: str, body: str) -> str:

@@ -1,4 +1,5 @@
-"""make release: the package zip, Parquet, SQLite, the report and SHA256SUMS, the same bytes every time."""
+"""make release: the package zip, Parquet, CSV, SQLite, the report, the dataset's description and SHA256SUMS, the
+same bytes every time."""
 from __future__ import annotations
 
 import csv
@@ -51,7 +52,8 @@ def test_a_release_holds_every_file_and_its_checksum(project):
     name = folder.name
     tables = load_config(project).all_tables
     assert set(files(folder)) == {f"{name}.zip", f"{name}-report.zip", "kazakhstan-counter-terrorism.db", "SHA256SUMS",
-                                  *(f"parquet/{t}.parquet" for t in tables)}
+                                  "dataset.jsonld", *(f"parquet/{t}.parquet" for t in tables),
+                                  *(f"csv/{t}.csv" for t in tables)}
     assert all(f"parquet/{t}.parquet" in result.stdout for t in tables)  # one line per file written
     sums = dict(reversed(line.split("  ", 1))
                 for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
@@ -165,3 +167,54 @@ def test_every_annotation_target_without_a_url_is_a_file_of_the_zip(project):
              if not a["target"]["source"]["id"].startswith(("http://", "https://"))}
     assert local, "no source without a URL: nothing to check"
     assert {posixpath.normpath(posixpath.join("data", target)) for target in local} <= names
+
+
+def test_the_release_describes_every_file_at_its_base_url_with_its_size(project):
+    """dataset.jsonld: a schema.org Dataset and dcat:Dataset whose downloads are exactly the release's files (but the
+    description itself and the checksums), each at the base URL given, with its media type and size."""
+    base = "https://data.example.org/releases/kct-0.5.0/"
+    result = subprocess.run([sys.executable, "-m", "pipelines.commands.release", "--base-url", base], cwd=project,
+                            env=env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    folder = released(project)
+    described = json.loads((folder / "dataset.jsonld").read_text(encoding="utf-8"))
+    assert {"Dataset", "dcat:Dataset"} <= set(described["@type"])
+    package = json.loads((project / "datapackage.json").read_text(encoding="utf-8"))
+    cff = yaml.safe_load((project / "CITATION.cff").read_text(encoding="utf-8"))
+    assert described["version"] == package["version"] == cff["version"]
+    assert f"(Version {package['version']})" in described["citation"]
+    for name in ("name", "description", "license", "creator", "keywords", "temporalCoverage", "spatialCoverage",
+                 "variableMeasured", "isAccessibleForFree", "distribution"):
+        assert described.get(name) not in (None, "", []), name
+    assert described["isAccessibleForFree"] is True and described["spatialCoverage"]["name"] == "Kazakhstan"
+    start, end = described["temporalCoverage"].split("/")
+    assert 1900 < int(start) <= int(end) <= int(package["created"][:4])
+    columns = {f"{t}.{f['name']}" for t in load_config(project).all_tables
+               for f in json.loads((project / "schemas" / f"{t}.schema.json").read_text())["fields"]}
+    assert {v["name"] for v in described["variableMeasured"]} == columns
+    urls = {}
+    for download in described["distribution"]:
+        assert {"DataDownload", "dcat:Distribution"} <= set(download["@type"])
+        url = download["contentUrl"]
+        assert url.startswith(base) and download["dcat:downloadURL"] == {"@id": url}
+        path = folder / url[len(base):]
+        assert path.is_file(), f"{url} names no file of the release"
+        size = path.stat().st_size
+        assert download["contentSize"] == f"{size} B" and download["dcat:byteSize"] == size
+        assert download["encodingFormat"] == download["dcat:mediaType"]
+        urls[url[len(base):]] = download["encodingFormat"]
+    assert set(urls) == set(files(folder)) - {"dataset.jsonld", "SHA256SUMS"}
+    assert urls["csv/attacks.csv"] == "text/csv" and urls["parquet/attacks.parquet"] == "application/vnd.apache.parquet"
+    assert "dataset.jsonld" in (folder / "SHA256SUMS").read_text(encoding="utf-8")
+
+
+def test_a_description_without_a_required_property_fails_the_release(project):
+    """A description that lacks a property catalogues need is refused, and no release folder is left half-made."""
+    descriptor = project / "datapackage.json"
+    package = json.loads(descriptor.read_text(encoding="utf-8"))
+    package["keywords"] = []
+    descriptor.write_text(json.dumps(package), encoding="utf-8")
+    result = release(project)
+    assert result.returncode == 1
+    assert "release, field 'keywords': the dataset description lacks this required property" in result.stderr
+    assert not released(project).exists()

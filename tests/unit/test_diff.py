@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.commands.diff import main, versions_in_history
+from pipelines.commands.diff import main
+from pipelines.core.history import commit_of_version, commits_by_version, read_changelog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,20 +82,25 @@ def _version_at(revision: str) -> str | None:
     return json.loads(shown.stdout).get("version") if shown.returncode == 0 else None
 
 
-def test_each_version_is_found_at_the_first_commit_that_carries_it(full_history):
-    found = versions_in_history()
-    assert {"0.1.0", "0.2.0"} <= set(found), found
-    for version, commit in found.items():
+def test_each_version_is_found_at_the_commit_that_published_it(full_history):
+    """The last commit carrying the version on or before its CHANGELOG date: later ones are the next version's work."""
+    found = commits_by_version(ROOT)
+    dates = {r.version: r.date for r in read_changelog(ROOT / "CHANGELOG.md")}
+    assert {"0.1.0", "0.2.0", "0.3.0", "0.4.0"} <= set(found), found
+    for version in ("0.1.0", "0.2.0", "0.3.0", "0.4.0"):
+        commit = commit_of_version(version, ROOT, ROOT / "CHANGELOG.md")
         assert _version_at(commit) == version
-        for parent in _git("rev-list", "--parents", "-n", "1", commit).split()[1:]:
-            assert _version_at(parent) != version, f"{version} is already carried by {parent}, before {commit}"
+        day = _git("log", "-1", "--format=%cs", commit)
+        assert day <= dates[version]
+        later = [c for c, d in found[version] if d <= dates[version]]
+        assert later[-1] == commit, f"{version}: {commit} is not the last commit carrying it by {dates[version]}"
 
 
 def test_versions_by_name_compare_as_their_commits(full_history, capsys):
-    found = versions_in_history()
+    published = {v: commit_of_version(v, ROOT, ROOT / "CHANGELOG.md") for v in ("0.1.0", "0.2.0")}
     assert main(["0.1.0", "0.2.0", "--format", "json"]) == 0
     by_name = json.loads(capsys.readouterr().out)
-    assert main([found["0.1.0"], found["0.2.0"], "--format", "json"]) == 0
+    assert main([published["0.1.0"], published["0.2.0"], "--format", "json"]) == 0
     by_commit = json.loads(capsys.readouterr().out)
     assert by_name["tables"] == by_commit["tables"] and by_name["tables_added"] == by_commit["tables_added"]
     assert {"statistics", "prosecutions", "legal_provisions"} <= set(by_name["tables_added"])

@@ -11,7 +11,11 @@ from pipelines.commands.release import release_dir, write_sums
 from pipelines.core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RELEASE_FILES = 1 + 13 + 1 + 1 + 1  # package zip, a Parquet file per table, SQLite, report zip, SHA256SUMS
+
+
+def release_files(tables: int) -> int:
+    """package zip, a Parquet and a CSV file per table, SQLite, report zip, dataset.jsonld, SHA256SUMS"""
+    return 1 + 2 * tables + 1 + 1 + 1 + 1
 
 
 @pytest.fixture
@@ -25,10 +29,13 @@ def project(tmp_path) -> Path:
     package = json.loads(config.path("datapackage").read_text(encoding="utf-8"))
     folder = release_dir(config, package)
     (folder / "parquet").mkdir(parents=True)
+    (folder / "csv").mkdir()
     with zipfile.ZipFile(folder / f"{folder.name}.zip", "w") as archive:
         archive.writestr("datapackage.json", config.path("datapackage").read_bytes())
     for table in config.all_tables:
         (folder / "parquet" / f"{table}.parquet").write_bytes(b"PAR1")
+        shutil.copyfile(config.path("data_dir") / f"{table}.csv", folder / "csv" / f"{table}.csv")
+    (folder / "dataset.jsonld").write_text('{"@type": "Dataset"}', encoding="utf-8")
     (folder / config.params["portal"]["database"]).write_bytes(b"SQLite format 3\0")
     (folder / f"{folder.name}-report.zip").write_bytes(b"PK")
     write_sums(folder)
@@ -60,9 +67,10 @@ def test_a_first_publish_creates_then_uploads_then_sets_the_version_last(project
     assert portal.calls[0] == "package_create" and portal.calls[-1] == "package_patch"
     tables = len(load_config(project).all_tables)
     # every table, the annotations, datapackage.json and the release's files
-    assert portal.calls.count("resource_create") == tables + 2 + RELEASE_FILES
+    assert portal.calls.count("resource_create") == tables + 2 + release_files(tables)
     assert portal.calls.count("resource_patch") == tables  # a schema attached to each table, none to the annotations
-    assert {"data package (zip)", "attacks (Parquet)", "SQLite database", "SHA256SUMS"} <= set(actions["resources"])
+    assert {"data package (zip)", "attacks (Parquet)", "attacks (CSV)", "SQLite database",
+            "dataset description (schema.org and DCAT, JSON-LD)", "SHA256SUMS"} <= set(actions["resources"])
 
 
 def test_a_failure_midway_says_the_dataset_is_partially_updated_and_keeps_the_old_version(project):
