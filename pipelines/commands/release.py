@@ -15,7 +15,8 @@ per file above, each at the release's base URL with its size) and SHA256SUMS ove
 gives the release's own location, where it is published; without it, params.yaml package.base_url.
 
 Names are sorted and timestamps and modes fixed (every zip entry is dated with the package's `created`), so the same
-package gives the same bytes and the same checksums. The folder is written whole or not at all. Exit 1 when the build is missing or out of date, naming the file.
+package gives the same bytes and the same checksums. The folder is written whole or not at all. Exit 1 when the build
+is missing or out of date, naming the file.
 """
 from __future__ import annotations
 
