@@ -145,9 +145,9 @@ def problems_of(description: dict, where: str) -> Problems:
 def checked_json(description: dict, where: str) -> str:
     """The description as JSON-LD text, parsed back and checked: a BuildError (stage `where`) when it does not
     parse or lacks a required property."""
-    text = json.dumps(description, ensure_ascii=False, indent=2)
     problems = Problems()
-    try:
+    try:  # NaN and Infinity are not JSON: a catalogue's parser refuses them
+        text = json.dumps(description, ensure_ascii=False, indent=2, allow_nan=False)
         parsed = json.loads(text)
     except ValueError as error:
         problems.add(where, None, None, f"the dataset description is not JSON: {error}")
