@@ -171,6 +171,10 @@ def summary(config: Config, command: str, kept: Path, seconds: float) -> str:
     except (VersionError, OSError, ValueError, KeyError) as error:
         return f"{command} done in {seconds:.1f} s; no earlier build to compare with ({error})."
     rows = result["rows"]
+    tables = config.path("data_dir") if command == "build" else config.path("tables_dir")
+    if (tables / "changes.csv").is_file():  # not compared (it is the comparison of versions), but counted
+        with open(tables / "changes.csv", encoding="utf-8", newline="") as handle:
+            rows = {**rows, "changes": sum(1 for _ in csv.reader(handle)) - 1}
     where = (f"published in {config.params['paths']['data_dir']}/ and {config.params['paths']['datapackage']}"
              if command == "build" else f"built in {config.params['paths']['tables_dir']}/, nothing published")
     lines = [f"{command} done in {seconds:.1f} s: {len(rows)} tables, {sum(rows.values()):,} rows, {where}.",
@@ -186,7 +190,6 @@ def summary(config: Config, command: str, kept: Path, seconds: float) -> str:
                          + "".join(f", {c}" for c in columns))
     if len(lines) == 2:
         lines.append("  none")
-    tables = config.path("data_dir") if command == "build" else config.path("tables_dir")
     lines += without_reasons(tables / "conflicts.csv")
     if command == "build":
         lines.append(f"Next: read {config.params['paths']['reports_dir']}/index.html (the quality report), browse the "
