@@ -390,10 +390,9 @@ def change_table(root: Path, changelog_path: Path, current: str, current_state: 
     changelog = str(changelog_path.relative_to(root)) if changelog_path.is_relative_to(root) else str(changelog_path)
     releases = sorted(read_changelog(changelog_path), key=lambda r: version_key(r.version))
     by_version = {r.version: r for r in releases}
-    if current not in by_version:
-        problems.add(changelog, None, None, f"has no heading for version {current} (params.yaml package.version): "
-                     f"add `## [{current}] — YYYY-MM-DD` with what this version changes")
-        return None, ""
+    if current not in by_version:  # its changes are listed all the same, without reasons
+        warnings.add(changelog, None, None, f"has no heading for version {current} (params.yaml package.version): "
+                     f"its changes carry no reasons; add `## [{current}] — YYYY-MM-DD` with what it changes")
     earlier = [r for r in releases if version_key(r.version) < version_key(current)]
     inside = git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
     found = commits_by_version(root) if inside else {}
@@ -415,7 +414,8 @@ def change_table(root: Path, changelog_path: Path, current: str, current_state: 
     rows = []
     for old, new in zip(states, states[1:], strict=False):
         result = compare(old, new)
-        rows += change_rows(new.label, old.label, result, by_version[new.label].entries, changelog, warnings)
+        entries = by_version[new.label].entries if new.label in by_version else []
+        rows += change_rows(new.label, old.label, result, entries, changelog, warnings)
     compared = " → ".join(f"{s.label} ({s.revision[:7]})" if s.revision else f"{s.label} (this build)"
                           for s in states)
     return rows, compared

@@ -124,7 +124,8 @@ def test_publish_round_trips_resources_and_schemas(portal, project):
     assert dataset["organization"]["name"] == portal.org and dataset["title"] == package["title"]
     by_name = {r["name"]: r for r in dataset["resources"]}
     release = ["data package (zip)", "SQLite database", "quality report (zip)", "SHA256SUMS",
-               *(f"{t} (Parquet)" for t in TABLES)]
+               "dataset description (schema.org and DCAT, JSON-LD)", *(f"{t} (Parquet)" for t in TABLES),
+               *(f"{t} (CSV)" for t in TABLES)]
     assert sorted(by_name) == sorted(TABLES + FILES + ["datapackage"] + release)
     for resource in package["resources"]:
         remote = by_name[resource["name"]]

@@ -180,10 +180,12 @@ def test_a_version_the_history_lacks_is_an_error_naming_it(repo):
         "CHANGELOG.md:15: version 0.1.5 is in no commit's datapackage.json: the history lacks it"]
 
 
-def test_a_version_without_its_changelog_heading_is_an_error(repo):
-    rows, _, problems, _ = table(repo, "0.9.0")
-    assert rows is None
-    assert "has no heading for version 0.9.0 (params.yaml package.version)" in str(problems[0])
+def test_a_version_without_its_changelog_heading_lists_its_changes_without_reasons_and_says_so(repo):
+    rows, _, problems, warnings = table(repo, "0.9.0")
+    assert not problems and {r["version"] for r in rows} == {"0.2.0", "0.3.0"}  # 0.9.0 is 0.3.0's state: no change
+    assert [str(w) for w in warnings][0] == (
+        "CHANGELOG.md: has no heading for version 0.9.0 (params.yaml package.version): its changes carry no "
+        "reasons; add `## [0.9.0] — YYYY-MM-DD` with what it changes")
 
 
 def test_without_history_there_is_nothing_to_derive_and_the_caller_keeps_the_published_table(tmp_path):

@@ -55,6 +55,7 @@ def portal(real_built):
         yield base
 
 
+@pytest.mark.browser
 def test_a_record_page_shows_the_history_of_its_values_with_the_reason(portal):
     """The 0.3.0 correction of the foreign fighters' count, as a researcher who cited 0.2.0 meets it."""
     page = chromium_dom(f"{portal}/{DATABASE}/statistics/stat-foreign-fighters-2017-02-kz")
@@ -72,6 +73,7 @@ def test_a_record_page_shows_the_history_of_its_values_with_the_reason(portal):
     assert "Cite as:</strong> Kazakhstan counter-terrorism dataset maintainers" in page
 
 
+@pytest.mark.browser
 def test_a_record_unchanged_since_it_was_published_says_so(portal, real_built):
     project, _, _ = real_built
     with open(project / "data" / "changes.csv", encoding="utf-8", newline="") as handle:
@@ -97,6 +99,7 @@ def check_description(description: dict, version: str) -> None:
         assert download["contentSize"].endswith(" B") and download["dcat:mediaType"] == download["encodingFormat"]
 
 
+@pytest.mark.browser
 def test_the_portal_home_page_carries_the_dataset_description_and_how_to_cite(portal, real_built):
     project, _, _ = real_built
     package = json.loads((project / "datapackage.json").read_text(encoding="utf-8"))
