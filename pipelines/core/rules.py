@@ -458,13 +458,18 @@ _UNSAFE = CONTROL_CHARACTERS + "|^[" + "".join(f"\\x{{{ord(c):x}}}" for c in FOR
 
 @rule
 def text_cells_safe(t: Tables) -> Iterator[Finding]:
-    """No text cell of any table, derived ones included, holds a control character or starts like a formula."""
+    """No text cell of any table, derived ones included, holds a control character or starts like a formula. A
+    column of copies of other tables' cells (x-copied-cells: the changes table's old and new values) may start like
+    a formula: it holds negative numbers as text, and its string cells were checked in their own tables."""
     for table, frame in t.frames.items():
-        names = [f["name"] for f in t.schemas[table]["fields"]
-                 if f["type"] == "string" and f["name"] in frame.columns and frame.schema[f["name"]] == pl.String]
+        fields = [f for f in t.schemas[table]["fields"]
+                  if f["type"] == "string" and f["name"] in frame.columns and frame.schema[f["name"]] == pl.String]
+        names = [f["name"] for f in fields]
         if not names:
             continue
-        unsafe = _rows(frame).select("row", *[pl.col(n).str.contains(_UNSAFE).fill_null(False) for n in names])
+        unsafe = _rows(frame).select("row", *[
+            pl.col(f["name"]).str.contains(CONTROL_CHARACTERS if f.get("x-copied-cells") else _UNSAFE)
+            .fill_null(False) for f in fields])
         flagged = unsafe.filter(pl.any_horizontal(names))
         for row, *marks in flagged.iter_rows():
             record_id = record_id_at(frame, t.schemas[table], row)

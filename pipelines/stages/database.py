@@ -89,7 +89,7 @@ def run(config: Config) -> None:
     metadata = datasette_metadata(package, schemas, knobs, database.stem)
     base = description.base_url(config)
     metadata["plugins"] = {"provenance": {
-        "dataset_jsonld": description.checked_json(description.dataset(
+        "dataset_jsonld": description.script(description.dataset(
             config, package, description.package_files(config, package, base), base), "database"),
         "cite_as": description.cite_as(description.citation_file(config))}}
     # Process: write the database beside its final place, check its foreign keys, then move it in
@@ -142,7 +142,7 @@ def write_database(path: str, config: Config, schemas: dict, full_text: dict, po
         # in text order, from this index alone (it holds every column the page asks for).
         connection.execute('CREATE INDEX "citations_by_record" ON "citations" ("resource", "record_id")')
         # and its history, in the table's order (versions oldest first)
-        connection.execute('CREATE INDEX "changes_by_record" ON "changes" ("resource", "record_id")')
+        connection.execute('CREATE INDEX "changes_by_record" ON "changes" ("about_resource", "about_record_id")')
         connection.execute('CREATE INDEX "citations_by_source" ON "citations" ("source_id", "char_start", '
                            '"char_end" DESC, "citation_id", "resource", "record_id", "field")')
         problems = Problems()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import charts, description, passages
+from ..core import charts, description, history, passages
 from ..core.config import Config, load_config
 from ..core.errors import Problems, run_stage, stage_arguments
 from ..core.fileio import read_texts, replace_dir_atomic, write_text_atomic
@@ -139,11 +139,13 @@ def changes_section(config: Config, package: dict, frames, schemas, reports: Pat
         return (f"<p>No history of versions is published with this build (<a href=\"{table_link}\">changes.csv</a> "
                 "is empty).</p>")
     current = changes[changes["version"] == version]
+    # where a record is linked to: its first quote (record-level quotes first); where a citation is, its own place
     first_quote = citations.sort_values(["field", "source_id", "char_start"], na_position="first").groupby(
         ["resource", "record_id"], sort=False).first()
-    earlier_versions = changes["version"][changes["version"] != version]
-    since = (max(earlier_versions, key=lambda v: tuple(int(n) for n in v.split("-")[0].split(".")))
-             if len(earlier_versions) else None)
+    quote_of = {key: (row.source_id, row.citation_id) for key, row in first_quote.iterrows()}
+    source_of = dict(zip(citations["citation_id"], citations["source_id"], strict=True))
+    earlier_versions = sorted(set(changes["version"]) - {version}, key=history.version_key)
+    since = earlier_versions[-1] if earlier_versions else None
     blocks = []
     if current.empty:
         blocks.append(f"<p>No cell changed in version {escape(version)}"
@@ -153,17 +155,23 @@ def changes_section(config: Config, package: dict, frames, schemas, reports: Pat
         summary = ", ".join(f"{counts[c]} {c}" for c in ("added", "removed", "changed", "renamed") if c in counts)
         items = []
         for row in group.itertuples():
-            key = (row.resource, row.record_id)
-            if row.resource == "citations" and row.record_id in set(citations["citation_id"]):
-                href = source_page(citations.set_index("citation_id").at[row.record_id, "source_id"], row.record_id)
-            elif key in first_quote.index:
-                href = source_page(first_quote.at[key, "source_id"], first_quote.at[key, "citation_id"])
-            else:
+            if row.resource == "citations" and row.record_id in source_of:
+                href = source_page(source_of[row.record_id], row.record_id)
+            elif (row.about_resource, row.about_record_id) in quote_of:
+                href = source_page(*quote_of[row.about_resource, row.about_record_id])
+            else:  # removed: no quote backs it any more
                 href = None
             name = (f'<a href="{escape(href)}">{escape(row.record_id)}</a>' if href
                     else escape(row.record_id))
-            what = (f" <code>{escape(row.field)}</code>: {escape(_shown(row.old_value))} → "
-                    f"{escape(_shown(row.new_value))}" if isinstance(row.field, str) else f" {escape(row.change)}")
+            if row.change == "renamed":
+                what = f" renamed from {escape(row.old_value)}"
+            elif isinstance(row.field, str):
+                what = (f" <code>{escape(row.field)}</code>: {escape(_shown(row.old_value))} → "
+                        f"{escape(_shown(row.new_value))}")
+            else:
+                what = f" {escape(row.change)}"
+            if row.resource != row.about_resource:
+                what += f" (of {escape(row.about_record_id)})"
             reason = (f"<br><span class=note>{escape(row.reason)}</span>" if isinstance(row.reason, str) else "")
             items.append(f"<li>{name}{what}{reason}</li>")
         open_ = " open" if len(items) <= 20 else ""

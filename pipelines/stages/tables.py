@@ -104,10 +104,11 @@ def write_changes(config: Config, staging, schemas: dict) -> None:
         published = config.path("data_dir") / f"{history.CHANGES}.csv"
         if published.exists():
             shutil.copyfile(published, target)
+            kept = f"{published.relative_to(config.root)} is kept as published"
         else:
             write_csv(target, [f["name"] for f in schemas[history.CHANGES]["fields"]], [])
-        print(f"tables: the history of published versions is not available ({compared}): "
-              f"{published.relative_to(config.root)} is kept as published", file=sys.stderr)
+            kept = f"there is no published {published.relative_to(config.root)} to keep: the table is empty"
+        print(f"tables: the history of published versions is not available ({compared}): {kept}", file=sys.stderr)
         return
     header = [f["name"] for f in schemas[history.CHANGES]["fields"]]
     write_csv(target, header, sorted(rows, key=lambda r: (history.version_key(r["version"]), r["change_id"])))

@@ -124,13 +124,12 @@ async def _mark_source(datasette, db, database: str, source_id: str) -> Markup:
 def extra_template_vars(template, database, table, view_name, request, datasette):
     package = datasette.plugin_config(PLUGIN) or {}  # the instance's: the dataset's description and citation
     variables = {
-        "dataset_jsonld": Markup('<script type="application/ld+json">\n'
-                                 + package.get("dataset_jsonld", "").replace("</", "<\\/") + "\n</script>")
-        if package.get("dataset_jsonld") else "",
+        "dataset_jsonld": Markup(package.get("dataset_jsonld", "")),  # the database stage's checked <script>
         "cite_as": package.get("cite_as", ""),
         "passage": lambda citation: _passage(datasette, database, citation),
         "source_text": lambda source_id: _source_text(datasette, database, source_id),
         "source_url": lambda source_id, anchor: source_url(datasette, database, source_id, anchor),
+        "row_url": lambda table_name, key: datasette.urls.row(database, table_name, tilde_encode(key)),
         "field_titles": (datasette.plugin_config(PLUGIN, database=database, table=table) or {}).get("titles", {})
         if database and table else {},
     }
@@ -195,8 +194,16 @@ def render_cell(row, value, column, table, database, datasette):
     clip."""
     if not isinstance(value, str) or not value or not table:
         return None
-    if column == "record_id" and table in ("citations", "conflicts", "changes"):
+    if column == "record_id" and table in ("citations", "conflicts"):
         href = datasette.urls.row(database, row["resource"], tilde_encode(value))
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if table == "changes" and column in ("record_id", "about_record_id"):
+        # a record's page, where it still is: not a removed one, nor a row of a composite key (the conflicts')
+        resource = row["resource"] if column == "record_id" else row["about_resource"]
+        gone = row["change"] == "removed" and (column == "record_id" or row["resource"] == row["about_resource"])
+        if gone or (column == "record_id" and row["resource"] == "conflicts"):
+            return None
+        href = datasette.urls.row(database, resource, tilde_encode(value))
         return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     reference = ((datasette.plugin_config(PLUGIN, database=database, table=table) or {})
                  .get("list_references", {}).get(column))
