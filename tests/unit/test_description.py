@@ -1,6 +1,4 @@
 """The dataset's description: what it must carry, and how it is refused."""
-import json
-
 import pytest
 
 from pipelines.core.description import checked_json, cite_as, download, read_scripts, script
@@ -47,4 +45,6 @@ def test_a_script_cannot_close_its_element_early():
 def test_cite_as_names_the_version():
     cff = {"authors": [{"name": "Maintainers"}], "date-released": "2026-12-06", "title": "T", "version": "0.5.0"}
     assert cite_as(cff) == "Maintainers (2026). T (Version 0.5.0) [Data set]."
-    assert json.loads(json.dumps(cite_as(cff)))
+    given = {"authors": [{"given-names": "Ada", "family-names": "Lovelace"}], "date-released": "2027-01-02",
+             "title": "T", "version": "1.0.0", "url": "https://x.org/"}
+    assert cite_as(given) == "Ada Lovelace (2027). T (Version 1.0.0) [Data set]. https://x.org/"

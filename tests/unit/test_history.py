@@ -110,7 +110,8 @@ def test_a_value_changed_a_record_added_removed_and_renamed_with_their_reasons(r
     assert changes["0.2.0/things/thing-a/value"] | {"reason": ""} == {
         "change_id": "0.2.0/things/thing-a/value", "version": "0.2.0", "previous_version": "0.1.0",
         "resource": "things", "record_id": "thing-a", "field": "value", "change": "changed", "old_value": "1",
-        "new_value": "2", "reason": ""}
+        "new_value": "2", "about_resource": "things", "about_record_id": "thing-a", "about_field": "value",
+        "reason": ""}
     assert changes["0.2.0/things/thing-a/note"]["reason"] == "thing-a, `note`: rewritten"
     assert changes["0.2.0/things/thing-c"]["change"] == "added"
     assert changes["0.2.0/things/thing-c"]["reason"] == "thing-c: new record"
@@ -150,12 +151,15 @@ def test_the_diff_command_and_the_changes_table_agree(repo, capsys, monkeypatch)
         from_table = {(r["resource"], r["record_id"], r["field"], r["change"]) for r in rows if r["version"] == new}
         renamed = {(r["resource"], r["old_value"], r["new_value"]) for r in rows
                    if r["version"] == new and r["change"] == "renamed"}
-        for resource, was, now in renamed:  # the diff sees a removal and an addition where the CHANGELOG a rename
+        for resource, was, now in renamed:
+            # where the CHANGELOG says renamed, the diff sees a removal and an addition, and the table one renamed row
+            # with the cells that changed between the old record and the new one
+            assert {(resource, was, "", "removed"), (resource, now, "", "added")} <= from_diff
+            from_diff -= {(resource, was, "", "removed"), (resource, now, "", "added")}
             from_table -= {(resource, now, "", "renamed")}
-            from_table |= {(resource, was, "", "removed"), (resource, now, "", "added")}
-            from_diff -= {(resource, now, c, "changed") for _, _, c, _ in from_table}
-            from_table -= {(resource, now, c, "changed") for _, i, c, _ in list(from_table) if i == now and c}
+            from_table -= {row for row in set(from_table) if row[:2] == (resource, now) and row[2]}
         assert from_table == from_diff, (new, from_table ^ from_diff)
+        assert from_table, "nothing compared"
 
 
 def test_the_current_build_is_compared_with_the_last_published_version(repo, tmp_path):
@@ -201,7 +205,8 @@ def test_without_history_there_is_nothing_to_derive_and_the_caller_keeps_the_pub
 
 
 @pytest.mark.parametrize("line, groups, renamed", [
-    ("attack-2009-uralsk, record: the two sentencing quotes", [(["attack-2009-uralsk"], [])], None),
+    ("attack-2009-uralsk, record: the two sentencing quotes", [(["attack-2009-uralsk"], [""])], None),
+    ("attack-2011-atyrau: split into two records", [(["attack-2011-atyrau"], [])], None),
     ("agr-sco-membership, `signed` and `place`: 2001-06-15 → empty", [(["agr-sco-membership"], ["signed", "place"])],
      None),
     ("ban-x, `decision_date`; law-y, `adopted`: each record's reason",
@@ -260,3 +265,127 @@ def test_the_published_changes_hold_the_correction_of_0_3_0_with_its_reason():
                                         "qualifier hundreds")
     assert rows["0.2.0/statistics/stat-foreign-fighters-2017-02-kz"]["change"] == "added"
     assert {r["version"] for r in rows.values()} >= {"0.2.0", "0.3.0", "0.4.0"}
+
+
+def test_each_change_says_which_record_and_field_it_is_about_and_what_a_quote_said(repo):
+    rows, *_ = table(repo)
+    changes = by_id(rows)
+    added = changes["0.3.0/citations/cit-2"]
+    assert (added["about_resource"], added["about_record_id"], added["about_field"]) == ("things", "thing-a", "value")
+    assert added["new_value"] == "" and added["old_value"] == ""  # the fixture's citations hold no quote column
+    cell = changes["0.3.0/things/thing-a/value"]
+    assert (cell["about_resource"], cell["about_record_id"], cell["about_field"]) == ("things", "thing-a", "value")
+
+
+@pytest.mark.parametrize("versions, ordered", [
+    (["1.0.0", "1.0.0-rc.1", "0.9.0", "1.0.0-rc.2", "1.0.1", "1.0.0-alpha"],
+     ["0.9.0", "1.0.0-alpha", "1.0.0-rc.1", "1.0.0-rc.2", "1.0.0", "1.0.1"]),
+    (["0.10.0", "0.2.0", "0.9.1"], ["0.2.0", "0.9.1", "0.10.0"]),
+    (["1.0.0+build.7", "1.0.0-rc.10", "1.0.0-rc.9"], ["1.0.0-rc.9", "1.0.0-rc.10", "1.0.0+build.7"]),
+])
+def test_versions_are_ordered_by_semantic_versioning_precedence(versions, ordered):
+    from pipelines.core.history import version_key
+    assert sorted(versions, key=version_key) == ordered
+
+
+def test_an_unreleased_heading_is_no_version_and_its_lines_are_not_read(tmp_path):
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text("## [Unreleased]\n\n- thing-a: pending\n\n## [v1.0.0-rc.1] — 2026-01-01\n\n- thing-b: done\n",
+                    encoding="utf-8")
+    (release,) = read_changelog(path)
+    assert (release.version, release.date) == ("1.0.0-rc.1", "2026-01-01")
+    assert [e.text for e in release.entries] == ["thing-b: done"]
+
+
+def test_a_release_candidate_before_its_release_is_compared_in_order(repo):
+    """1.0.0-rc.1 comes before 1.0.0: its changes are its own, not merged into the release's."""
+    changelog = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
+    (repo / "CHANGELOG.md").write_text(changelog.replace("## [0.3.0]", "## [1.0.0] — 2026-05-01\n\n## [0.3.0]"))
+    write_version(repo, "1.0.0-rc.1", [("thing-a", 8, "second"), ("thing-bee", 6, ""), ("thing-c", 7, "")],
+                  [("cit-2", "things", "thing-a", "value")])
+    text = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
+    (repo / "CHANGELOG.md").write_text(text.replace("## [0.3.0]", "## [1.0.0-rc.1] — 2026-04-01\n\n## [0.3.0]"))
+    commit(repo, "1.0.0-rc.1", "2026-04-01")
+    write_version(repo, "1.0.0", [("thing-a", 9, "second"), ("thing-bee", 6, ""), ("thing-c", 7, "")],
+                  [("cit-2", "things", "thing-a", "value")])
+    rows, compared, problems, _ = table(repo, "1.0.0")
+    assert not problems and "0.3.0 (" in compared and "1.0.0-rc.1 (" in compared
+    value = {r["version"]: (r["previous_version"], r["old_value"], r["new_value"]) for r in rows
+             if r["record_id"] == "thing-a" and r["field"] == "value"}
+    assert value["1.0.0-rc.1"] == ("0.3.0", "3", "8") and value["1.0.0"] == ("1.0.0-rc.1", "8", "9")
+
+
+def test_a_heading_dated_before_every_commit_of_its_version_is_reported(repo):
+    changelog = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
+    (repo / "CHANGELOG.md").write_text(changelog.replace("## [0.2.0] — 2026-02-01", "## [0.2.0] — 2026-01-20"))
+    rows, _, problems, warnings = table(repo)
+    assert not problems and rows
+    assert any("CHANGELOG.md:10: every commit carrying 0.2.0 is later than 2026-01-20: its first commit" in str(w)
+               for w in warnings)
+
+
+def test_a_shallow_clone_keeps_the_published_table(repo, tmp_path):
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo}", str(shallow)], check=True)
+    rows, why, problems, _ = table(shallow)
+    assert rows is None and not problems and why.startswith("the clone is shallow")
+
+
+CHANGELOG_LINES = """## [0.3.0] — 2026-03-01
+
+- thing-a, record: its quotes moved
+- prov-1, -2, -3-1: the `law_id` citation gets an inference
+- `things`: new column `flag`, from the sources
+- thing-c, whatever words: a head with a word that is no id
+"""
+
+
+def test_the_record_word_abbreviated_ids_column_lines_and_unread_words(tmp_path):
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text(CHANGELOG_LINES, encoding="utf-8")
+    (release,) = read_changelog(path)
+    record, abbreviated, columns, unread = release.entries
+    assert record.groups == [(["thing-a"], [""])]
+    assert abbreviated.groups == [(["prov-1", "prov-2", "prov-3-1"], [])]
+    assert columns.groups == [] and columns.columns == (["things"], ["flag"])
+    assert unread.unread == ["whatever words"]
+
+
+def test_reasons_follow_fields_derived_precisions_and_added_columns(tmp_path):
+    """Built from compare() results by hand: a field line reaches the field and its _precision column; a line
+    without a field reaches the record's cells but not a column the version added, which a column line reaches;
+    `record` reaches the quotes of the record as a whole, not those of a field."""
+    from pipelines.core.history import change_rows, parse_entry
+
+    def state(rows, columns):
+        return {"things": (["thing_id"], {(r["thing_id"],): r for r in rows}, columns),
+                "citations": (["citation_id"], {(c["citation_id"],): c for c in CITES}, list(CITES[0]))}
+
+    CITES = [{"citation_id": "c-1", "resource": "things", "record_id": "thing-a", "field": "", "quote": "q"},
+             {"citation_id": "c-2", "resource": "things", "record_id": "thing-a", "field": "date", "quote": "r"}]
+    old = state([{"thing_id": "thing-a", "date": "2001", "date_precision": "year", "note": "x"}],
+                ["thing_id", "date", "date_precision", "note"])
+    new_rows = [{"thing_id": "thing-a", "date": "2001-06", "date_precision": "month", "note": "y", "flag": "odd"}]
+    new = state(new_rows, ["thing_id", "date", "date_precision", "note", "flag"])
+    new["citations"][1].pop(("c-1",))  # the record-level quote removed
+    new["citations"][1][("c-3",)] = {"citation_id": "c-3", "resource": "things", "record_id": "thing-a",
+                                       "field": "date", "quote": "s"}
+    result = {"tables": {"things": {"added": [], "removed": [], "columns_added": ["flag"], "columns_removed": [],
+                                    "changed": [{"id": "thing-a", "column": c, "old": old["things"][1][("thing-a",)]
+                                                 .get(c, ""), "new": new_rows[0][c]}
+                                                for c in ("date", "date_precision", "note", "flag")]},
+                         "citations": {"added": ["c-3"], "removed": ["c-1"], "changed": [], "columns_added": [],
+                                       "columns_removed": []}},
+              "states": (old, new)}
+    lines = ["thing-a, `date`: the month is stated", "thing-a: note rewritten", "thing-a, record: a quote dropped",
+             "`things`: new column `flag`"]
+    entries = [parse_entry(n, text) for n, text in enumerate(lines, 1)]
+    rows = by_id(change_rows("0.2.0", "0.1.0", result, entries, "CHANGELOG.md", Problems()))
+    reasons = {k: set(v["reason"].split("\n")) for k, v in rows.items()}
+    assert reasons["0.2.0/things/thing-a/date"] == {lines[0], lines[1]}
+    assert reasons["0.2.0/things/thing-a/date_precision"] == {lines[0], lines[1]}
+    assert reasons["0.2.0/things/thing-a/note"] == {lines[1]}
+    assert reasons["0.2.0/things/thing-a/flag"] == {lines[3]}
+    assert reasons["0.2.0/citations/c-1"] == {lines[1], lines[2]}  # a quote of the record as a whole
+    assert reasons["0.2.0/citations/c-3"] == {lines[0], lines[1]}  # a quote of `date`
+    assert rows["0.2.0/citations/c-1"]["old_value"] == "q" and rows["0.2.0/citations/c-3"]["new_value"] == "s"
