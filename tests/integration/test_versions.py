@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -62,22 +61,25 @@ def test_a_record_page_shows_the_history_of_its_values_with_the_reason(portal):
     history = page[page.index('id="history"'):page.index('id="record-citations"')]
     assert "First published in version <strong>0.2.0</strong>" in history
     rows = [row for row in history.split("<tr>")[2:]]
-    value = next(r for r in rows if '<code>value</code>' in r)
+    value = next(r for r in rows if '<a href="#field-value"><code>value</code></a>' in r)
     assert "<td>0.3.0</td>" in value and '<div class="cell">200</div>' in value and "changed" in value
     assert 'class="new"><span class="none">—</span>' in value  # emptied
-    qualifier = next(r for r in rows if '<code>qualifier</code>' in r)
+    qualifier = next(r for r in rows if '<a href="#field-qualifier"><code>qualifier</code></a>' in r)
     assert '<div class="cell">at_least</div>' in qualifier and '<div class="cell">hundreds</div>' in qualifier
     assert "value 200 (at_least) removed, qualifier hundreds" in qualifier
-    link = urllib.parse.quote("statistics") + "&amp;record_id=stat-foreign-fighters-2017-02-kz"
+    link = "changes?about_resource=statistics&amp;about_record_id=stat-foreign-fighters-2017-02-kz"
     assert link in history  # every change of the record, in the changes table
     assert "Cite as:</strong> Kazakhstan counter-terrorism dataset maintainers" in page
+    quotes = [r for r in rows if "a quote (" in r]  # the record's quotes added and removed, with what they said
+    assert quotes and all("<td>0.2.0</td>" in r or "<td>0.3.0</td>" in r or "<td>0.4.0</td>" in r for r in quotes)
 
 
 @pytest.mark.browser
 def test_a_record_unchanged_since_it_was_published_says_so(portal, real_built):
     project, _, _ = real_built
     with open(project / "data" / "changes.csv", encoding="utf-8", newline="") as handle:
-        touched = {(r["resource"], r["record_id"]) for r in csv.DictReader(handle) if r["change"] != "added"}
+        touched = {(r["about_resource"], r["about_record_id"]) for r in csv.DictReader(handle)
+                   if not (r["change"] == "added" and r["resource"] == r["about_resource"])}
     with open(project / "data" / "court_bans.csv", encoding="utf-8", newline="") as handle:
         steady = next(r["ban_id"] for r in csv.DictReader(handle) if ("court_bans", r["ban_id"]) not in touched)
     page = chromium_dom(f"{portal}/{DATABASE}/court_bans/{steady}")
