@@ -114,11 +114,13 @@ td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:t
 """
 
 
-def make_self_contained(site: Path) -> None:
+def make_self_contained(site: Path, already: list[Path] = ()) -> None:
     """Strip what is left of remote style sheets, fonts and images (tags and CSS url()) and of scripts from GX's
-    pages, number GX's random block ids, and link every page to a local style sheet."""
+    pages, number GX's random block ids, and link every page to a local style sheet; but the pages `already` made
+    so (published pages copied back in by an incremental build)."""
     (site / "static" / "styles" / "offline.css").write_text(OFFLINE_CSS, encoding="utf-8")
-    for page in site.rglob("*.html"):
+    done = set(already)
+    for page in (p for p in site.rglob("*.html") if p not in done):
         depth = len(page.relative_to(site).parts) - 1
         html = _REMOTE_URL.sub("none", _SCRIPT.sub("", _REMOTE_TAG.sub("", page.read_text(encoding="utf-8"))))
         numbers: dict[str, str] = {}  # GX names collapsible blocks with random UUIDs: number them in page order

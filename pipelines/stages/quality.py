@@ -82,21 +82,44 @@ def run(config: Config) -> None:
         for row in rows:
             if row["guard"] == CORRECTNESS and not row["success"]:
                 problems.add(table, None, row["column"], f"expectation {row['expectation']} failed: {row['detail']}")
-    context.build_data_docs(site_names=["reports"])
+    # Data Docs: the pages of the tables validated afresh and the index; the other tables' pages are the published
+    # ones, which a run that validated nothing new would write byte for byte (the same stored results)
+    published = config.path("gx_docs_dir")
+    kept = [t for t in config.all_tables if t not in fresh]
+    incremental = (bool(fresh) and set(cache) == set(config.all_tables) and (published / "index.html").is_file()
+                   and all((published / page).is_file() for t in kept for page in pages_of(t, cache[t]["key"])))
+    copied = []
+    if incremental:  # the kept pages where GX's index builder looks for them; only the new ones are rendered
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+        for page in (page for t in kept for page in pages_of(t, cache[t]["key"])):
+            (docs_dir / page).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(published / page, docs_dir / page)
+            copied.append(docs_dir / page)
+        identifiers = [store.tuple_to_key(tuple(fresh[t]["key"])) for t in fresh]
+        identifiers += [ExpectationSuiteIdentifier(name=t) for t in fresh]
+        context.build_data_docs(site_names=["reports"], resource_identifiers=identifiers)
+    else:
+        context.build_data_docs(site_names=["reports"])
     if problems:
         shutil.rmtree(docs_dir, ignore_errors=True)
         problems.raise_if_any("quality")
 
     # Save
-    with replace_dir_atomic(config.path("gx_docs_dir")) as staging:
+    gxdocs.make_self_contained(docs_dir, already=copied)
+    with replace_dir_atomic(published) as staging:
         shutil.copytree(docs_dir, staging, dirs_exist_ok=True)
-        gxdocs.make_self_contained(staging)
     shutil.rmtree(docs_dir, ignore_errors=True)
     write_json_atomic(config.path("quality"), {
         "great_expectations": gx.__version__, "run_name": run_id.run_name,
         "success": all(r["success"] for r in results if r["guard"] == CORRECTNESS),
         "expectations": results})
     write_json_atomic(cache_file, {t: fresh.get(t) or cache[t] for t in config.all_tables}, compact=True)
+
+
+def pages_of(table: str, key: list[str]) -> list[str]:
+    """A table's two Data Docs pages, relative to the site: its suite's and its validation result's (the result's
+    key is suite, run name, run time, batch)."""
+    return [f"expectations/{table}.html", "validations/" + "/".join(key) + ".html"]
 
 
 def _fingerprint(version: str, run_id, suite_expectations: list, frame: pd.DataFrame) -> str:
