@@ -79,22 +79,25 @@ class InformationalResultsTable(ValidationResultsTableContentBlockRenderer):
             rows = row_fn(configuration=configuration, result=result, runtime_configuration=runtime_configuration,
                           **kwargs)
             if result is not None and not result.success and not blocks_publication(result):
-                rows[0][0] = _INFORMATIONAL_MARK
+                rows[0][0] = informational_mark()
             return rows
 
         return row
 
 
-_INFORMATIONAL_MARK = RenderedStringTemplateContent(
-    content_block_type="string_template",
-    string_template={
-        "template": "$icon $label",
-        "params": {"icon": "", "label": "not met (informational: describes the data, does not block publication)",
-                   "markdown_status_icon": "ℹ"},
-        "styling": {"params": {"icon": {"tag": "i", "classes": ["fas", "fa-info-circle", "text-info"]},
-                               "label": {"classes": ["text-info"]}}},
-    },
-)
+def informational_mark() -> RenderedStringTemplateContent:
+    """The status cell of an unmet informational expectation: a new one for each row, as GX escapes a cell's
+    parameters in place when it draws it (a shared one came out escaped twice on the second row)."""
+    return RenderedStringTemplateContent(
+        content_block_type="string_template",
+        string_template={
+            "template": "$icon $label",
+            "params": {"icon": "", "label": "not met (informational: describes the data, does not block publication)",
+                       "markdown_status_icon": "ℹ"},
+            "styling": {"params": {"icon": {"tag": "i", "classes": ["fas", "fa-info-circle", "text-info"]},
+                                   "label": {"classes": ["text-info"]}}},
+        },
+    )
 
 _REMOTE_TAG = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(?:src|href)=\"https?://[^\"]*\"[^>]*>(?:</\1>)?",
                          re.I | re.S)

@@ -288,8 +288,13 @@ def test_no_data_docs_page_says_failed_while_the_overview_says_passed(mini_built
     assert unmet, "the fixture meets every descriptive expectation: nothing here shows an informational mark"
     for table in unmet:
         (page,) = (reports / "gx" / "validations" / table).rglob("*.html")
-        _, text = _dom_text(page, proxy)
+        dom, text = _dom_text(page, proxy)
         assert "Status: Succeeded" in text and "not met (informational" in text, table
+        # every unmet one drawn as a mark, none as escaped markup (a shared mark came out escaped from its second on)
+        count = sum(1 for e in quality["expectations"]
+                    if e["table"] == table and e["guard"] == "description" and not e["success"])
+        assert text.count("not met (informational") == count, table
+        assert "&lt;i class" not in dom and "&lt;span" not in dom, table
 
 
 def test_every_source_has_a_static_page_with_an_anchor_on_each_citation_and_the_overview_links_there(mini_built):
