@@ -302,3 +302,11 @@ def test_the_docs_stage_refuses_a_document_without_its_markers(tmp_path):
         documents(load_config(project))
     assert [str(p).split(":")[0] for p in refused.value.problems] == ["README.md"]
     assert "sources:start" in str(refused.value.problems[0])
+
+
+def test_dvc_lock_records_only_the_stages_of_dvc_yaml():
+    """DVC keeps the lock entry of a stage removed or renamed in dvc.yaml, and parses and rewrites the whole lock after
+    every stage it runs: a stale entry only slows each rebuild. Delete it from dvc.lock."""
+    stages = set(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text(encoding="utf-8"))["stages"])
+    assert locked <= stages, f"dvc.lock holds stages dvc.yaml no longer has: {sorted(locked - stages)}"
