@@ -74,9 +74,10 @@ def run(config: Config, say=print, base_url: str | None = None) -> Path:
         write_zip(staging / f"{name}-report.zip", config.root, pages, stamp)
         say(f"  {name}-report.zip: {len(pages)} files of {reports.name}/")
         (staging / "csv").mkdir()
-        for resource in (r for r in package["resources"] if r.get("type") == "table"):
+        tables = [r for r in package["resources"] if r.get("type") == "table"]
+        for resource in tables:
             shutil.copyfile(config.root / resource["path"], staging / "csv" / f"{resource['name']}.csv")
-        say(f"  csv/: the {len(package['resources']) - 1} tables as published")
+        say(f"  csv/: the {len(tables)} tables as published")
         base = description.base_url(config, base_url)
         (staging / DESCRIPTION).write_text(description.checked_json(description.dataset(
             config, package, release_downloads(staging, package, base), base), "release") + "\n", encoding="utf-8")

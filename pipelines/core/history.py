@@ -25,16 +25,18 @@ class VersionError(Exception):
     pass
 
 
-VERSION_NAME = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")  # semver, as params.yaml package.version
+# A version's name, as params.yaml package.version and CHANGELOG headings write it (a leading v allowed): semver
+VERSION_NAME = re.compile(r"v?(?P<version>(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)"
+                          r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?)")
 CHANGES = "changes"  # the derived table of changes: never compared itself
 
 
 def version_key(version: str) -> tuple:
     """Semantic versioning's precedence: 1.0.0-rc.1 < 1.0.0-rc.2 < 1.0.0 < 1.0.1; build metadata (+…) is ignored."""
-    parts = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?", version)
+    parts = VERSION_NAME.fullmatch(version)
     if not parts:
         return (-1,)
-    major, minor, patch, pre = parts.groups()
+    major, minor, patch, pre = parts["major"], parts["minor"], parts["patch"], parts["pre"]
     identifiers = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")) if pre else ()
     return (int(major), int(minor), int(patch), 0 if pre else 1, identifiers)
 
@@ -164,7 +166,7 @@ def open_version(spec: str, root: Path = Path("."), changelog: Path | None = Non
         return Version(spec, folder=folder)
     name = VERSION_NAME.fullmatch(spec)
     if name:
-        return Version(spec, revision=commit_of_version(name.group(1), root, changelog), root=root)
+        return Version(spec, revision=commit_of_version(name["version"], root, changelog), root=root)
     check = git(root, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if check.returncode == 0:
         return Version(spec, revision=check.stdout.strip(), root=root)

@@ -92,7 +92,6 @@ def run(config: Config) -> None:
         "dataset_jsonld": description.script(description.dataset(
             config, package, description.package_files(config, package, base), base), "database"),
         "cite_as": description.cite_as(description.citation_file(config))}}
-    # Process: write the database beside its final place, check its foreign keys, then move it in
     portal_rows = {"source_texts": sorted(texts.items()), "source_sentences": sentence_rows(texts, reviewed),
                    "source_reviews": [(source_id, *span) for source_id, text in sorted(texts.items())
                                       for span in reviewed_spans(text, source_id, reviewed)]}
